@@ -1,0 +1,516 @@
+"""The application: configuration, registration, lifespan and the ASGI entry point."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic_core import to_json
+
+from .binding import compile_dependant
+from .config import BaseConfig, load_config
+from .controller import Controller
+from .datastructures import State
+from .exception_handlers import ExceptionHandlerRegistry
+from .exceptions import FerruleError, HTTPException, ImproperlyConfiguredError
+from .extensions import Extension
+from .hosts import HostValidator
+from .importing import import_string
+from .lifespan import HookList, collect_marked
+from .plugins import load_plugin
+from .request import ClientDisconnectError, Request
+from .responses import Response
+from .routing.compiler import compile_controller, compile_function
+from .routing.router import MethodNotAllowedError, Router
+from .services import ServiceRegistry
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+
+    from pydantic import TypeAdapter
+
+    from .binding import Dependant
+    from .routing.route import Route
+    from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ("App",)
+
+logger = logging.getLogger("ferrule.core")
+
+_JSON_CT = (b"content-type", b"application/json")
+_TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
+_RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_RID_PREFIX = os.urandom(4).hex()
+_NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
+
+
+class App:
+    """A Ferrule application: an ASGI 3 callable.
+
+    Args:
+        config: a ``BaseConfig`` subclass or instance, or a mapping of settings.
+            Defaults to the class attribute ``config_class``.
+        controllers: controller classes (added after those in ``CONTROLLERS``).
+        extensions: extension objects (after those in ``EXTENSIONS``).
+        middleware: ASGI middleware classes or factories; first listed = outermost.
+        exception_handlers: ``ExceptionHandler`` classes.
+
+    Example:
+        >>> class Application(App):
+        ...     config_class = Config
+        ...
+        ...     @on_startup
+        ...     async def connect(self) -> None: ...
+    """
+
+    config_class: ClassVar[type[BaseConfig] | BaseConfig | None] = None
+
+    def __init__(
+        self,
+        config: BaseConfig | type[BaseConfig] | Mapping[str, Any] | None = None,
+        *,
+        controllers: Iterable[type[Controller] | Controller] = (),
+        extensions: Iterable[Extension] = (),
+        middleware: Iterable[Any] = (),
+        exception_handlers: Iterable[Any] = (),
+    ) -> None:
+        self.config: BaseConfig = load_config(config if config is not None else self.config_class)
+        self.extensions: dict[str, Any] = {}
+        self.services = ServiceRegistry()
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.state = State()
+        self.template_dirs: list[str] = []
+        self._controllers: list[type[Controller] | Controller] = []
+        self._function_routes: list[
+            tuple[Callable[..., Any], str, tuple[str, ...], dict[str, Any]]
+        ] = []
+        self._extension_list: list[Extension] = []
+        self._middleware: list[Any] = []
+        self._startup_hooks = HookList()
+        self._shutdown_hooks = HookList()
+        self._errors = ExceptionHandlerRegistry(self)
+        self._router: Router | None = None
+        self._entry: ASGIApp | None = None
+        self._host_ok: HostValidator | None = None
+        self._override_cache: dict[Callable[..., Any], Dependant] = {}
+        self._started = False
+        self._rid_counter = itertools.count(1)
+        rid = self.config.REQUEST_ID_HEADER
+        self._rid_key: bytes | None = rid.lower().encode("latin-1") if rid else None
+
+        self.services.register(self, as_type=App)
+        self.services.register(self.config, as_type=BaseConfig)
+        if type(self) is not App:
+            self.services.register(self, as_type=type(self))
+        if type(self.config) is not BaseConfig:
+            self.services.register(self.config, as_type=type(self.config))
+
+        for fn, priority in collect_marked(self, "__ferrule_on_startup__"):
+            self._startup_hooks.add(fn, priority)
+        for fn, priority in collect_marked(self, "__ferrule_on_shutdown__"):
+            self._shutdown_hooks.add(fn, priority)
+
+        cfg = self.config
+        for target in cfg.EXTENSIONS:
+            self.register_extension(import_string(target, setting="EXTENSIONS"))
+        for ext in extensions:
+            self.register_extension(ext)
+        for target in cfg.CONTROLLERS:
+            self.register_controller(import_string(target, setting="CONTROLLERS"))
+        for ctrl in controllers:
+            self.register_controller(ctrl)
+        for target in cfg.EXCEPTION_HANDLERS:
+            self.register_exception_handler(import_string(target, setting="EXCEPTION_HANDLERS"))
+        for handler in exception_handlers:
+            self.register_exception_handler(handler)
+        for target in cfg.MIDDLEWARE:
+            self.add_middleware(import_string(target, setting="MIDDLEWARE"))
+        for mw in middleware:
+            self.add_middleware(mw)
+
+    # -- registration ------------------------------------------------------------
+
+    def _check_open(self, what: str) -> None:
+        if self._router is not None:
+            raise FerruleError(
+                f"Cannot {what} after the application started serving; register everything "
+                "before the first request (in __init__, an extension's init_app, or config)."
+            )
+
+    def register_controller(self, controller: type[Controller] | Controller) -> None:
+        """Add a controller class (instantiated once with this app) or instance."""
+        self._check_open("register a controller")
+        ok = isinstance(controller, Controller) or (
+            isinstance(controller, type) and issubclass(controller, Controller)
+        )
+        if not ok:
+            raise ImproperlyConfiguredError(
+                f"{controller!r} is not a Controller subclass. Controllers listed in "
+                "CONTROLLERS or App(controllers=...) must subclass ferrule.core.Controller."
+            )
+        self._controllers.append(controller)
+
+    def add_route(
+        self,
+        rule: str,
+        handler: Callable[..., Any],
+        methods: Iterable[str] = ("GET",),
+        *,
+        name: str | None = None,
+        **meta: Any,
+    ) -> None:
+        """Route a plain function (outside any controller)."""
+        self._check_open("add a route")
+        if name:
+            meta["name"] = name
+        self._function_routes.append((handler, rule, tuple(methods), meta))
+
+    def register_extension(self, extension: Extension) -> None:
+        """Initialise an extension on this app (calls its ``init_app``)."""
+        self._check_open("register an extension")
+        if isinstance(extension, type):
+            raise ImproperlyConfiguredError(
+                f"{extension.__qualname__} in EXTENSIONS is a class; list an instance instead "
+                f"(e.g. db = {extension.__qualname__}() in app/extensions.py)."
+            )
+        if not isinstance(extension, Extension):
+            raise ImproperlyConfiguredError(
+                f"{extension!r} in EXTENSIONS is not a ferrule.core.Extension instance."
+            )
+        if extension.name in self.extensions:
+            raise ImproperlyConfiguredError(
+                f"Two extensions are named {extension.name!r}; give one another name "
+                "(e.g. SqlDatabase(db_name='analytics', configs_name='ANALYTICS_DB'))."
+            )
+        extension.init_app(self)
+        if extension.name not in self.extensions:
+            raise ImproperlyConfiguredError(
+                f"{type(extension).__name__}.init_app did not call super().init_app(app)."
+            )
+        self._extension_list.append(extension)
+        self.services.register(extension)
+
+    def register_exception_handler(self, handler: Any) -> None:
+        """Add an ``ExceptionHandler`` class or instance."""
+        self._errors.add_handler_object(handler)
+
+    def add_exception_handler(self, exc_type: type[BaseException], fn: Callable[..., Any]) -> None:
+        """Handle ``exc_type`` with ``fn(req, exc) -> Response``."""
+        self._errors.add(exc_type, fn)
+
+    def add_middleware(self, middleware: Any, **options: Any) -> None:
+        """Wrap the app in an ASGI middleware: ``middleware(app, **options)``.
+
+        Middleware added first is the outermost.
+        """
+        self._check_open("add middleware")
+        if not callable(middleware):
+            raise ImproperlyConfiguredError(f"Middleware {middleware!r} is not callable.")
+        self._middleware.append((middleware, options))
+
+    def on_startup(self, fn: Callable[..., Any] | None = None, *, priority: int = 0) -> Any:
+        """Register a startup hook (also usable as ``@app.on_startup``)."""
+        if fn is None:
+            return lambda f: self.on_startup(f, priority=priority)
+        self._startup_hooks.add(fn, priority)
+        return fn
+
+    def on_shutdown(self, fn: Callable[..., Any] | None = None, *, priority: int = 0) -> Any:
+        """Register a shutdown hook (also usable as ``@app.on_shutdown``)."""
+        if fn is None:
+            return lambda f: self.on_shutdown(f, priority=priority)
+        self._shutdown_hooks.add(fn, priority)
+        return fn
+
+    # -- compiled state ----------------------------------------------------------
+
+    def _freeze(self) -> None:
+        if self._router is not None:
+            return
+        routes: list[Route] = []
+        for ctrl in self._controllers:
+            instance = ctrl(self) if isinstance(ctrl, type) else ctrl
+            routes.extend(compile_controller(self, instance))
+        for fn, rule, methods, meta in self._function_routes:
+            name = meta.pop("name", None)
+            routes.append(compile_function(self, fn, rule, methods, name=name, meta=meta))
+        self._host_ok = HostValidator(self.config.ALLOWED_HOSTS)
+        router = Router(routes, strict_slashes=self.config.STRICT_SLASHES)
+        entry: ASGIApp = self._core
+        for factory, options in reversed(self._middleware):
+            entry = factory(entry, **options)
+        if self._middleware:
+            entry = self._guard(entry)
+        self._router = router
+        self._entry = entry
+
+    @property
+    def router(self) -> Router:
+        self._freeze()
+        assert self._router is not None
+        return self._router
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every compiled route (compiling them on first access)."""
+        return list(self.router.routes)
+
+    def compiled_override(self, replacement: Callable[..., Any]) -> Dependant:
+        dep = self._override_cache.get(replacement)
+        if dep is None:
+            dep = self._override_cache[replacement] = compile_dependant(replacement, app=self)
+        return dep
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        """Build the URL of ``"Controller.method"`` with route values (Werkzeug)."""
+        return self.router.url_for(endpoint, values)
+
+    def get_conf(self, key: str, default: Any = None) -> Any:
+        """Return a config value, or ``default`` when unset."""
+        return self.config.get(key, default)
+
+    @property
+    def debug(self) -> bool:
+        return self.config.DEBUG
+
+    # -- lifespan ----------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Start extensions (registration order), then the app's startup hooks."""
+        if self._started:
+            return
+        self._freeze()
+        for name in self.config.PLUGINS:
+            load_plugin(name)
+        started: list[Extension] = []
+        try:
+            for ext in self._extension_list:
+                await ext.startup(self)
+                started.append(ext)
+            for hook in self._startup_hooks.ordered():
+                await hook.run()
+        except BaseException:
+            for ext in reversed(started):
+                try:
+                    await ext.shutdown(self)
+                except Exception:
+                    logger.exception("Extension %r failed to shut down", ext)
+            raise
+        self._started = True
+
+    async def shutdown(self) -> None:
+        """Run the app's shutdown hooks, then stop extensions in reverse order."""
+        if not self._started:
+            return
+        self._started = False
+        first_error: BaseException | None = None
+        for hook in self._shutdown_hooks.ordered():
+            try:
+                await hook.run()
+            except Exception as exc:
+                logger.exception("Shutdown hook %r failed", hook.fn)
+                first_error = first_error or exc
+        for ext in reversed(self._extension_list):
+            try:
+                await ext.shutdown(self)
+            except Exception as exc:
+                logger.exception("Extension %r failed to shut down", ext)
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[App]:
+        """``async with app.lifespan():`` runs startup and shutdown around a block."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except BaseException as exc:
+                    logger.exception("Application startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                except BaseException as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- ASGI --------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry = self._entry
+        if entry is None:
+            self._freeze()
+            entry = self._entry
+            assert entry is not None
+        await entry(scope, receive, send)
+
+    async def _core(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+    def _request_id(self, incoming: bytes | None) -> str:
+        if incoming is not None and _RID_OK.match(incoming):
+            return incoming.decode("ascii")
+        return f"{_RID_PREFIX}{next(self._rid_counter):08x}"
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host: bytes | None = None
+        rid_in: bytes | None = None
+        rid_key = self._rid_key
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == rid_key:
+                rid_in = value
+        req = Request(scope, receive, self)
+        req.request_id = self._request_id(rid_in)
+        host_ok, router = self._host_ok, self._router
+        assert host_ok is not None
+        assert router is not None
+        route: Route | None = None
+        try:
+            if not host_ok(host):
+                raise HTTPException(
+                    400, f"Invalid Host header {host.decode('latin-1') if host else None!r}"
+                )
+            route, args = router.match(req.path, req.method)
+            req.route = route
+            req.route_parameters = args
+            result = await route.handle(req)
+        except ClientDisconnectError:
+            return
+        except MethodNotAllowedError as exc:
+            if req.method == "OPTIONS":
+                response: Response[Any] = Response(
+                    status_code=204, headers={"Allow": ", ".join(exc.allowed)}
+                )
+            else:
+                response = await self._errors.render(req, exc)
+            await self._send(req, response, send, None)
+            return
+        except Exception as exc:
+            response = await self._errors.render(req, exc)
+            await self._send(req, response, send, None)
+            return
+
+        # Fast path: a plain dict/list becomes JSON without a Response object.
+        rtype = type(result)
+        if (
+            (rtype is dict or rtype is list)
+            and route.response_adapter is None
+            and (route.produces is None)
+        ):
+            await self._send_json(req, route.status_code, result, send)
+            return
+        response = route.to_response(req, result)
+        if route.produces is not None and response.media_type is None and response.kind != "json":
+            response.media_type = route.produces
+        try:
+            await self._send(req, response, send, route.response_adapter)
+        except _RenderError as exc:
+            response = await self._errors.render(req, exc.__cause__ or exc)
+            await self._send(req, response, send, None)
+
+    async def _send_json(self, req: Request, status: int, data: Any, send: Send) -> None:
+        try:
+            body = to_json(data)
+        except Exception as exc:
+            response = await self._errors.render(req, exc)
+            await self._send(req, response, send, None)
+            return
+        headers = [_JSON_CT, (b"content-length", str(len(body)).encode())]
+        if self._rid_key is not None:
+            headers.append((self._rid_key, req.request_id.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
+
+    async def _send(
+        self,
+        req: Request,
+        response: Response[Any],
+        send: Send,
+        adapter: TypeAdapter[Any] | None,
+    ) -> None:
+        try:
+            body, ctype = response.render(adapter if response.kind == "json" else None)
+        except Exception as exc:
+            if adapter is None:
+                raise
+            raise _RenderError() from exc
+        status = response.status_code
+        headers = response.raw_headers(req.scope.get("scheme") == "https")
+        if ctype is not None and (
+            response._headers is None or "content-type" not in response._headers
+        ):
+            headers.append((b"content-type", ctype))
+        if status in _NO_BODY_STATUS:
+            body = b""
+        else:
+            headers.append((b"content-length", str(len(body)).encode()))
+        if self._rid_key is not None:
+            headers.append((self._rid_key, req.request_id.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
+
+    def _guard(self, inner: ASGIApp) -> ASGIApp:
+        """Route exceptions escaping middleware to the exception handlers."""
+
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await inner(scope, receive, send)
+                return
+            started = False
+
+            async def tracking_send(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
+
+            try:
+                await inner(scope, receive, tracking_send)
+            except Exception as exc:
+                if started:
+                    logger.exception("Exception after the response started")
+                    return
+                rid_in = None
+                if self._rid_key is not None:
+                    for name, value in scope["headers"]:
+                        if name == self._rid_key:
+                            rid_in = value
+                req = Request(scope, receive, self)
+                req.request_id = self._request_id(rid_in)
+                response = await self._errors.render(req, exc)
+                await self._send(req, response, send, None)
+
+        return guarded
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.config.APP_NAME!r}>"
+
+
+class _RenderError(Exception):
+    """The response body failed validation against the route's response model."""

@@ -1,0 +1,89 @@
+"""Find the application the same way for every command."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from ..app import App
+
+__all__ = ("AppTarget", "load_app", "resolve_target")
+
+DEFAULTS = ("app:Application", "app:app")
+
+
+@dataclass
+class AppTarget:
+    """Where the app comes from: ``module:attr`` and what kind of object it is."""
+
+    import_string: str
+    obj: Any
+    factory: bool
+
+    def instantiate(self) -> App:
+        app = self.obj() if self.factory else self.obj
+        if not isinstance(app, App):
+            raise click.UsageError(
+                f"{self.import_string} returned {type(app).__name__}, not a ferrule App."
+            )
+        return app
+
+
+def _ensure_cwd_on_path() -> None:
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _try(target: str, *, required: bool) -> AppTarget | None:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise click.UsageError(f"Invalid app {target!r}: expected 'module:attribute'.")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if not required and exc.name == module_name.split(".")[0]:
+            return None
+        raise click.UsageError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        if not required:
+            return None
+        raise click.UsageError(f"Module {module_name!r} has no attribute {attr!r}.") from None
+    if isinstance(obj, App):
+        return AppTarget(target, obj, factory=False)
+    if isinstance(obj, type) and issubclass(obj, App):
+        return AppTarget(target, obj, factory=True)
+    if callable(obj):
+        return AppTarget(target, obj, factory=True)
+    raise click.UsageError(
+        f"{target!r} is a {type(obj).__name__}, not an App, an App subclass or a factory."
+    )
+
+
+def resolve_target(app: str | None) -> AppTarget:
+    """``--app`` / argument, then ``FERRULE_APP``, then ``app:Application``, ``app:app``."""
+    _ensure_cwd_on_path()
+    explicit = app or os.environ.get("FERRULE_APP")
+    if explicit:
+        found = _try(explicit, required=True)
+        assert found is not None
+        return found
+    for candidate in DEFAULTS:
+        found = _try(candidate, required=False)
+        if found is not None:
+            return found
+    raise click.UsageError(
+        "No application found. Pass --app module:attr, set FERRULE_APP, or create "
+        "app/__init__.py defining Application (an App subclass) or app."
+    )
+
+
+def load_app(app: str | None) -> App:
+    return resolve_target(app).instantiate()

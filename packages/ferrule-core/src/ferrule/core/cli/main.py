@@ -1,0 +1,132 @@
+"""The ``ferrule`` command group, with plugin command groups mounted."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from ..plugins import discover_plugins
+from .loader import load_app, resolve_target
+
+__all__ = ("main",)
+
+app_option = click.option(
+    "--app",
+    "app_path",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="The application (App, App subclass or factory). Default: $FERRULE_APP, "
+    "then app:Application, then app:app.",
+)
+
+
+class FerruleGroup(click.Group):
+    """A group that also lists the command groups contributed by plugins."""
+
+    _plugin_commands: dict[str, click.Command] | None = None
+
+    def _plugins(self) -> dict[str, click.Command]:
+        if self._plugin_commands is None:
+            commands: dict[str, click.Command] = {}
+            for info in discover_plugins():
+                if not info.ok:
+                    click.secho(
+                        f"warning: plugin {info.name!r} failed to load: {info.error}",
+                        err=True,
+                        fg="yellow",
+                    )
+                    continue
+                get = getattr(info.plugin, "cli_commands", None)
+                for cmd in get() if get else ():
+                    if isinstance(cmd, click.Command) and cmd.name:
+                        commands.setdefault(cmd.name, cmd)
+            self._plugin_commands = commands
+        return self._plugin_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugins().get(cmd_name)
+
+
+@click.group(cls=FerruleGroup)
+@click.version_option(package_name="ferrule-core", prog_name="ferrule")
+def main() -> None:
+    """Ferrule: a batteries-included, async-first web framework."""
+
+
+@main.command()
+@click.argument("app", required=False, metavar="[MODULE:ATTR]")
+@click.option("--host", default=None, help="Bind address (default: HOST from config).")
+@click.option("--port", default=None, type=int, help="Port (default: $PORT, then PORT config).")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--log-level", default="info", show_default=True)
+def run(
+    app: str | None,
+    host: str | None,
+    port: int | None,
+    reload: bool,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Serve the application with uvicorn."""
+    import uvicorn
+
+    target = resolve_target(app)
+    instance = target.instantiate()
+    cfg = instance.config
+    bind_host = host or cfg.HOST
+    env_port = os.environ.get("PORT")
+    bind_port = port if port is not None else int(env_port) if env_port else cfg.PORT
+    if reload and workers > 1:
+        raise click.UsageError("--reload and --workers > 1 cannot be combined.")
+    kwargs: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": log_level,
+        "lifespan": "on",
+        "proxy_headers": False,
+    }
+    if reload or workers > 1:
+        uvicorn.run(
+            target.import_string, factory=target.factory, reload=reload, workers=workers, **kwargs
+        )
+    else:
+        uvicorn.run(instance, **kwargs)
+
+
+@main.command()
+@app_option
+def routes(app_path: str | None) -> None:
+    """List the application's routes."""
+    instance = load_app(app_path)
+    rows = [
+        (",".join(r.methods), r.rule, r.endpoint, r.handler_name)
+        for r in sorted(instance.routes, key=lambda r: (r.rule, r.methods))
+    ]
+    header = ("METHODS", "RULE", "ENDPOINT", "HANDLER")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(col).ljust(widths[i]) for i, col in enumerate(row)).rstrip())
+
+
+@main.command()
+def plugins() -> None:
+    """List installed Ferrule plugins with their versions."""
+    found = discover_plugins(include_disabled=True)
+    from ..plugins import disabled_plugins
+
+    disabled = disabled_plugins()
+    if not found:
+        click.echo("No ferrule plugins installed.")
+        return
+    for info in found:
+        status = (
+            "disabled" if info.name in disabled else ("ok" if info.ok else f"error: {info.error}")
+        )
+        dist = f"{info.distribution} {info.version}" if info.distribution else info.value
+        click.echo(f"{info.name:<16} {dist:<32} {status}")

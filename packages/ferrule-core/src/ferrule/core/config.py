@@ -1,0 +1,122 @@
+"""Typed application configuration on pydantic-settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .exceptions import ImproperlyConfiguredError
+
+__all__ = ("BaseConfig", "load_config")
+
+_MIB = 1024 * 1024
+
+
+class BaseConfig(BaseSettings):
+    """Application settings, read from keyword values, the environment and ``.env``.
+
+    Subclass it and declare your own keys; every key can be overridden by an
+    environment variable of the same name. Extension sections (``SQL_DATABASE``
+    ...) are extra keys validated by their extension at startup.
+
+    Example:
+        >>> class Config(BaseConfig):
+        ...     APP_NAME: str = "Bookshelf"
+        ...     CONTROLLERS: list[str] = ["app.api:BooksApi"]
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="allow",
+        case_sensitive=True,
+        validate_default=True,
+    )
+
+    APP_NAME: str = "Ferrule app"
+    VERSION: str = "0.1.0"
+    DEBUG: bool = False
+    SECRET_KEY: str | None = None
+    SECRET_KEY_FALLBACKS: list[str] = Field(default_factory=list)
+    BASE_PATH: str | None = None
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8000, ge=0, le=65535)
+    ALLOWED_HOSTS: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"],
+    )
+    STRICT_SLASHES: bool = True
+    MAX_BODY_SIZE: int = Field(default=10 * _MIB, ge=0)
+    REQUEST_ID_HEADER: str | None = "X-Request-ID"
+
+    CONTROLLERS: list[str] = Field(default_factory=list)
+    EXTENSIONS: list[str] = Field(default_factory=list)
+    MIDDLEWARE: list[str] = Field(default_factory=list)
+    EXCEPTION_HANDLERS: list[str] = Field(default_factory=list)
+    PLUGINS: list[str] = Field(default_factory=list)
+
+    @field_validator("ALLOWED_HOSTS")
+    @classmethod
+    def _hosts_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(
+                "must list at least one host name, e.g. ['example.com'] "
+                "(use ['*'] only behind a proxy that checks Host)"
+            )
+        return [h.lower() for h in value]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return a config value (declared or extra) or ``default``."""
+        return getattr(self, key, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def load_config(
+    source: BaseConfig | type[BaseConfig] | Mapping[str, Any] | None,
+) -> BaseConfig:
+    """Build the app's config, turning validation errors into startup errors.
+
+    ``source`` is a config instance, a config class (instantiated, reading the
+    environment), a mapping of overrides for :class:`BaseConfig`, or ``None``.
+    """
+    try:
+        if source is None:
+            return BaseConfig()
+        if isinstance(source, BaseConfig):
+            return source
+        if isinstance(source, type) and issubclass(source, BaseConfig):
+            return source()
+        if isinstance(source, Mapping):
+            return BaseConfig(**dict(source))
+    except ValidationError as exc:
+        raise config_error(exc, type_name=_name_of(source)) from None
+    raise ImproperlyConfiguredError(
+        f"App config must be a BaseConfig subclass, instance or a mapping, got {source!r}. "
+        "Pass e.g. App(config=Config) where Config subclasses ferrule.core.BaseConfig."
+    )
+
+
+def _name_of(source: object) -> str:
+    if isinstance(source, type):
+        return source.__name__
+    return type(source).__name__
+
+
+def config_error(
+    exc: ValidationError, *, type_name: str, prefix: str = ""
+) -> ImproperlyConfiguredError:
+    """Turn a pydantic error into one message naming every bad key and its fix."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        value = err.get("input")
+        hint = "set it in your config class or as an environment variable"
+        if err["type"] == "missing":
+            lines.append(f"  {key}: required but not set; {hint}.")
+        else:
+            lines.append(f"  {key}: {err['msg']} (got {value!r}); fix the value.")
+    return ImproperlyConfiguredError(f"Invalid configuration in {type_name}:\n" + "\n".join(lines))

@@ -1,0 +1,83 @@
+"""Startup and shutdown hooks with an explicit order (never alphabetical)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from ._concurrency import run_sync
+
+__all__ = ("Hook", "HookList", "on_shutdown", "on_startup")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Hook:
+    fn: Callable[..., Any]
+    priority: int
+    seq: int
+
+    async def run(self, *args: Any) -> None:
+        if inspect.iscoroutinefunction(self.fn):
+            await self.fn(*args)
+        else:
+            result = await run_sync(self.fn, *args)
+            if inspect.isawaitable(result):
+                await result
+
+
+class HookList:
+    """Hooks run by descending priority, then in the order they were added."""
+
+    def __init__(self) -> None:
+        self._hooks: list[Hook] = []
+
+    def add(self, fn: Callable[..., Any], priority: int = 0) -> None:
+        self._hooks.append(Hook(fn, priority, len(self._hooks)))
+
+    def ordered(self) -> list[Hook]:
+        return sorted(self._hooks, key=lambda h: (-h.priority, h.seq))
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+
+def _marker(attr: str) -> Any:
+    @overload
+    def decorator(fn: F, /) -> F: ...
+    @overload
+    def decorator(*, priority: int = 0) -> Callable[[F], F]: ...
+
+    def decorator(fn: Any = None, /, *, priority: int = 0) -> Any:
+        def mark(f: F) -> F:
+            setattr(f, attr, priority)
+            return f
+
+        return mark(fn) if fn is not None else mark
+
+    return decorator
+
+
+#: Mark an ``App`` subclass method to run at startup (``@on_startup`` or
+#: ``@on_startup(priority=10)``; higher priority runs first, ties in definition order).
+on_startup = _marker("__ferrule_on_startup__")
+#: Mark an ``App`` subclass method to run at shutdown (same ordering rules).
+on_shutdown = _marker("__ferrule_on_shutdown__")
+
+
+def collect_marked(obj: object, attr: str) -> list[tuple[Callable[..., Any], int]]:
+    """Bound methods of ``obj`` marked with ``attr``, in class definition order."""
+    seen: set[str] = set()
+    found: list[tuple[Callable[..., Any], int]] = []
+    for klass in reversed(type(obj).__mro__):
+        for name, value in vars(klass).items():
+            if name in seen:
+                continue
+            priority = getattr(value, attr, None)
+            if priority is not None:
+                seen.add(name)
+                found.append((getattr(obj, name), priority))
+    return found

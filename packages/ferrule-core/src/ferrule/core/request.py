@@ -1,0 +1,198 @@
+"""The request object handed to handlers."""
+
+from __future__ import annotations
+
+from http.cookies import _unquote
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import from_json
+
+from .datastructures import Headers, QueryParams, State
+from .exceptions import HTTPException
+from .responses import Response
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from .app import App
+    from .types import Receive, Scope
+
+__all__ = ("ClientDisconnectError", "Request")
+
+
+class ClientDisconnectError(Exception):
+    """The client went away before the request body was read."""
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            continue
+        cookies[key] = _unquote(value.strip())
+    return cookies
+
+
+class Request:
+    """An HTTP request. Everything is parsed lazily, at most once.
+
+    Attributes:
+        method: upper-case HTTP method.
+        path: the decoded request path.
+        route_parameters: values captured by the route rule.
+        state: per-request attribute bag for middleware and hooks.
+        app: the :class:`~ferrule.core.App` serving the request.
+    """
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_headers",
+        "_json",
+        "_query",
+        "_receive",
+        "_response",
+        "_stream_consumed",
+        "app",
+        "method",
+        "path",
+        "request_id",
+        "route",
+        "route_parameters",
+        "scope",
+        "state",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive, app: App) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.app = app
+        self.method: str = scope.get("method", "GET")
+        self.path: str = scope["path"]
+        self.route_parameters: dict[str, Any] = {}
+        self.route: Any = None
+        self.request_id: str = ""
+        self.state = State()
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._response: Response[Any] | None = None
+        self._stream_consumed = False
+
+    @property
+    def headers(self) -> Headers:
+        """Case-insensitive, multi-valued request headers."""
+        h = self._headers
+        if h is None:
+            h = self._headers = Headers(self.scope["headers"])
+        return h
+
+    @property
+    def query_params(self) -> QueryParams:
+        """Multi-valued query string parameters."""
+        q = self._query
+        if q is None:
+            q = self._query = QueryParams(self.scope.get("query_string", b""))
+        return q
+
+    @property
+    def query_string(self) -> str:
+        qs: bytes = self.scope.get("query_string", b"")
+        return qs.decode("latin-1")
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client."""
+        c = self._cookies
+        if c is None:
+            c = self._cookies = parse_cookies(self.headers.get("cookie", ""))
+        return c
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the peer as reported by the server."""
+        client = self.scope.get("client")
+        return (client[0], client[1]) if client else None
+
+    @property
+    def url_scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the body, without parameters, lower-cased."""
+        return self.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+    @property
+    def response(self) -> Response[Any]:
+        """The response being built for this request (fluent builder)."""
+        r = self._response
+        if r is None:
+            r = self._response = Response()
+        return r
+
+    res = response
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body in chunks as they arrive, enforcing ``MAX_BODY_SIZE``."""
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body stream was already consumed.")
+        self._stream_consumed = True
+        limit = self.app.config.MAX_BODY_SIZE
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise HTTPException(400, "Invalid Content-Length header") from None
+            if size > limit:
+                raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+        received = 0
+        receive = self._receive
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnectError()
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                # Content-Length may be absent or lie: count what really arrives.
+                if received > limit:
+                    raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def body(self) -> bytes:
+        """Read and return the whole body (bounded by ``MAX_BODY_SIZE``)."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """Parse the body as JSON; malformed JSON is a 400."""
+        if self._json is _UNSET:
+            body = await self.body()
+            try:
+                self._json = from_json(body) if body else None
+            except ValueError as exc:
+                raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        return self._json
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        return self.app.url_for(endpoint, **values)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+_UNSET: Any = object()
