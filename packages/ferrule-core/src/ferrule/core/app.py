@@ -377,25 +377,16 @@ class App:
         return f"{_RID_PREFIX}{next(self._rid_counter):08x}"
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        host: bytes | None = None
-        rid_in: bytes | None = None
-        rid_key = self._rid_key
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == rid_key:
-                rid_in = value
         req = Request(scope, receive, self)
-        req.request_id = self._request_id(rid_in)
+        req.request_id = self._request_id(req._rid_in)
         host_ok, router = self._host_ok, self._router
         assert host_ok is not None
         assert router is not None
         route: Route | None = None
         try:
-            if not host_ok(host):
-                raise HTTPException(
-                    400, f"Invalid Host header {host.decode('latin-1') if host else None!r}"
-                )
+            if not host_ok(req._host):
+                host = req._host.decode("latin-1") if req._host else None
+                raise HTTPException(400, f"Invalid Host header {host!r}")
             route, args = router.match(req.path, req.method)
             req.route = route
             req.route_parameters = args
@@ -416,15 +407,15 @@ class App:
             await self._send(req, response, send, None)
             return
 
-        # Fast path: a plain dict/list becomes JSON without a Response object.
-        rtype = type(result)
-        if (
-            (rtype is dict or rtype is list)
-            and route.response_adapter is None
-            and (route.produces is None)
-        ):
-            await self._send_json(req, route.status_code, result, send)
-            return
+        # Fast paths: plain dict/list/str results skip the Response object.
+        if route.plain_result:
+            rtype = type(result)
+            if rtype is dict or rtype is list:
+                await self._send_json(req, route.status_code, result, send)
+                return
+            if rtype is str:
+                await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
+                return
         response = route.to_response(req, result)
         if route.produces is not None and response.media_type is None and response.kind != "json":
             response.media_type = route.produces
@@ -441,9 +432,20 @@ class App:
             response = await self._errors.render(req, exc)
             await self._send(req, response, send, None)
             return
-        headers = [_JSON_CT, (b"content-length", str(len(body)).encode())]
-        if self._rid_key is not None:
-            headers.append((self._rid_key, req.request_id.encode()))
+        await self._send_plain(req, status, _JSON_CT, body, send)
+
+    async def _send_plain(
+        self, req: Request, status: int, ctype: tuple[bytes, bytes], body: bytes, send: Send
+    ) -> None:
+        rid_key = self._rid_key
+        if rid_key is None:
+            headers = [ctype, (b"content-length", b"%d" % len(body))]
+        else:
+            headers = [
+                ctype,
+                (b"content-length", b"%d" % len(body)),
+                (rid_key, req.request_id.encode()),
+            ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
@@ -469,7 +471,7 @@ class App:
         if status in _NO_BODY_STATUS:
             body = b""
         else:
-            headers.append((b"content-length", str(len(body)).encode()))
+            headers.append((b"content-length", b"%d" % len(body)))
         if self._rid_key is not None:
             headers.append((self._rid_key, req.request_id.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -496,13 +498,8 @@ class App:
                 if started:
                     logger.exception("Exception after the response started")
                     return
-                rid_in = None
-                if self._rid_key is not None:
-                    for name, value in scope["headers"]:
-                        if name == self._rid_key:
-                            rid_in = value
                 req = Request(scope, receive, self)
-                req.request_id = self._request_id(rid_in)
+                req.request_id = self._request_id(req._rid_in)
                 response = await self._errors.render(req, exc)
                 await self._send(req, response, send, None)
 

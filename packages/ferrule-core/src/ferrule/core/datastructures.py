@@ -144,7 +144,7 @@ class QueryParams(Mapping[str, str]):
 
     def __init__(self, query_string: bytes | str = b"") -> None:
         qs = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
-        self._list: list[tuple[str, str]] = parse_qsl(qs, keep_blank_values=True)
+        self._list: list[tuple[str, str]] = _parse_query(qs)
         self._dict: dict[str, str] = dict(self._list)
 
     def __getitem__(self, key: str) -> str:
@@ -165,6 +165,20 @@ class QueryParams(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._list!r})"
+
+
+def _parse_query(qs: str) -> list[tuple[str, str]]:
+    if not qs:
+        return []
+    if "%" in qs or "+" in qs or ";" in qs:
+        return parse_qsl(qs, keep_blank_values=True)
+    # Fast path for the common case: nothing to unescape.
+    out: list[tuple[str, str]] = []
+    for pair in qs.split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            out.append((key, value))
+    return out
 
 
 class State:

@@ -46,6 +46,7 @@ class LoadedPlugin:
     version: str | None
     plugin: Any = None
     error: str | None = None
+    disabled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -65,14 +66,19 @@ def _entry_points() -> list[EntryPoint]:
     return sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
 
 
-def _load(ep: EntryPoint) -> LoadedPlugin:
+def _describe(ep: EntryPoint, *, disabled: bool = False) -> LoadedPlugin:
     dist = ep.dist
-    info = LoadedPlugin(
+    return LoadedPlugin(
         name=ep.name,
         value=ep.value,
         distribution=dist.name if dist else None,
         version=dist.version if dist else None,
+        disabled=disabled,
     )
+
+
+def _load(ep: EntryPoint) -> LoadedPlugin:
+    info = _describe(ep)
     try:
         target = ep.load()
         info.plugin = target() if isinstance(target, type) else target
@@ -81,15 +87,24 @@ def _load(ep: EntryPoint) -> LoadedPlugin:
     return info
 
 
-def discover_plugins(*, include_disabled: bool = False) -> list[LoadedPlugin]:
-    """Load every installed plugin; broken ones are logged and returned with ``error``."""
-    disabled = set() if include_disabled else disabled_plugins()
+def discover_plugins(
+    *, include_disabled: bool = False, log_errors: bool = True
+) -> list[LoadedPlugin]:
+    """Load every installed plugin; broken ones are logged and returned with ``error``.
+
+    Plugins named in ``FERRULE_DISABLE_PLUGINS`` are never imported: they are
+    left out, or with ``include_disabled`` listed unloaded with ``disabled=True``.
+    ``log_errors=False`` is for callers (the CLI) that report errors themselves.
+    """
+    disabled = disabled_plugins()
     found: list[LoadedPlugin] = []
     for ep in _entry_points():
         if ep.name in disabled:
+            if include_disabled:
+                found.append(_describe(ep, disabled=True))
             continue
         info = _load(ep)
-        if info.error:
+        if info.error and log_errors:
             logger.warning("Skipping ferrule plugin %r (%s): %s", info.name, info.value, info.error)
         found.append(info)
     return found

@@ -49,12 +49,16 @@ class Request:
 
     __slots__ = (
         "_body",
+        "_clen",
         "_cookies",
+        "_ctype",
         "_headers",
+        "_host",
         "_json",
         "_query",
         "_receive",
         "_response",
+        "_rid_in",
         "_stream_consumed",
         "app",
         "method",
@@ -83,6 +87,22 @@ class Request:
         self._json: Any = _UNSET
         self._response: Response[Any] | None = None
         self._stream_consumed = False
+        # One pass over the raw headers for what the kernel always needs.
+        host = ctype = clen = rid_in = None
+        rid_key = app._rid_key
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"content-type":
+                ctype = value
+            elif name == b"content-length":
+                clen = value
+            elif name == rid_key:
+                rid_in = value
+        self._host: bytes | None = host
+        self._ctype: bytes | None = ctype
+        self._clen: bytes | None = clen
+        self._rid_in: bytes | None = rid_in
 
     @property
     def headers(self) -> Headers:
@@ -126,7 +146,10 @@ class Request:
     @property
     def content_type(self) -> str:
         """The media type of the body, without parameters, lower-cased."""
-        return self.headers.get("content-type", "").partition(";")[0].strip().lower()
+        raw = self._ctype
+        if raw is None:
+            return ""
+        return raw.decode("latin-1").partition(";")[0].strip().lower()
 
     @property
     def response(self) -> Response[Any]:
@@ -138,6 +161,24 @@ class Request:
 
     res = response
 
+    def _check_declared_length(self) -> int:
+        limit: int = self.app.config.MAX_BODY_SIZE
+        declared = self._clen
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise HTTPException(400, "Invalid Content-Length header") from None
+            if size > limit:
+                raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+        return limit
+
+    async def _next_chunk(self) -> tuple[bytes, bool]:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnectError()
+        return message.get("body", b""), message.get("more_body", False)
+
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body in chunks as they arrive, enforcing ``MAX_BODY_SIZE``."""
         if self._body is not None:
@@ -146,36 +187,42 @@ class Request:
         if self._stream_consumed:
             raise RuntimeError("The request body stream was already consumed.")
         self._stream_consumed = True
-        limit = self.app.config.MAX_BODY_SIZE
-        declared = self.headers.get("content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                raise HTTPException(400, "Invalid Content-Length header") from None
-            if size > limit:
-                raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+        limit = self._check_declared_length()
         received = 0
-        receive = self._receive
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnectError()
-            chunk: bytes = message.get("body", b"")
+        more = True
+        while more:
+            chunk, more = await self._next_chunk()
             if chunk:
                 received += len(chunk)
                 # Content-Length may be absent or lie: count what really arrives.
                 if received > limit:
                     raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
                 yield chunk
-            if not message.get("more_body", False):
-                return
 
     async def body(self) -> bytes:
         """Read and return the whole body (bounded by ``MAX_BODY_SIZE``)."""
-        if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
-            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if self._body is not None:
+            return self._body
+        if self._stream_consumed:
+            raise RuntimeError("The request body stream was already consumed.")
+        self._stream_consumed = True
+        limit = self._check_declared_length()
+        # Not built on stream(): an async generator per request costs measurably.
+        chunk, more = await self._next_chunk()
+        if not more:
+            if len(chunk) > limit:
+                raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+            self._body = chunk
+            return chunk
+        chunks = [chunk]
+        received = len(chunk)
+        while more:
+            chunk, more = await self._next_chunk()
+            received += len(chunk)
+            if received > limit:
+                raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+        self._body = b"".join(chunks)
         return self._body
 
     async def json(self) -> Any:

@@ -12,6 +12,8 @@ from .loader import load_app, resolve_target
 
 __all__ = ("main",)
 
+_PLUGIN_COMMANDS = "ferrule.plugin_commands"
+
 app_option = click.option(
     "--app",
     "app_path",
@@ -23,14 +25,19 @@ app_option = click.option(
 
 
 class FerruleGroup(click.Group):
-    """A group that also lists the command groups contributed by plugins."""
+    """A group that also lists the command groups contributed by plugins.
 
-    _plugin_commands: dict[str, click.Command] | None = None
+    Plugins are discovered at most once per invocation (cached on the root
+    context, so in-process invocations such as tests see the current set), and
+    only when a name is not a built-in command or the help is shown.
+    """
 
-    def _plugins(self) -> dict[str, click.Command]:
-        if self._plugin_commands is None:
-            commands: dict[str, click.Command] = {}
-            for info in discover_plugins():
+    def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
+        meta = ctx.find_root().meta
+        commands: dict[str, click.Command] | None = meta.get(_PLUGIN_COMMANDS)
+        if commands is None:
+            commands = meta[_PLUGIN_COMMANDS] = {}
+            for info in discover_plugins(log_errors=False):
                 if not info.ok:
                     click.secho(
                         f"warning: plugin {info.name!r} failed to load: {info.error}",
@@ -42,14 +49,13 @@ class FerruleGroup(click.Group):
                 for cmd in get() if get else ():
                     if isinstance(cmd, click.Command) and cmd.name:
                         commands.setdefault(cmd.name, cmd)
-            self._plugin_commands = commands
-        return self._plugin_commands
+        return commands
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugins()})
+        return sorted({*super().list_commands(ctx), *self._plugins(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._plugins().get(cmd_name)
+        return super().get_command(ctx, cmd_name) or self._plugins(ctx).get(cmd_name)
 
 
 @click.group(cls=FerruleGroup)
@@ -61,7 +67,12 @@ def main() -> None:
 @main.command()
 @click.argument("app", required=False, metavar="[MODULE:ATTR]")
 @click.option("--host", default=None, help="Bind address (default: HOST from config).")
-@click.option("--port", default=None, type=int, help="Port (default: $PORT, then PORT config).")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Port (default: $PORT, then PORT config).",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--log-level", default="info", show_default=True)
@@ -76,14 +87,15 @@ def run(
     """Serve the application with uvicorn."""
     import uvicorn
 
+    if reload and workers > 1:
+        raise click.UsageError("--reload and --workers > 1 cannot be combined.")
     target = resolve_target(app)
     instance = target.instantiate()
     cfg = instance.config
     bind_host = host or cfg.HOST
-    env_port = os.environ.get("PORT")
-    bind_port = port if port is not None else int(env_port) if env_port else cfg.PORT
-    if reload and workers > 1:
-        raise click.UsageError("--reload and --workers > 1 cannot be combined.")
+    if port is None:
+        port = _env_port()
+    bind_port = cfg.PORT if port is None else port
     kwargs: dict[str, Any] = {
         "host": bind_host,
         "port": bind_port,
@@ -97,6 +109,19 @@ def run(
         )
     else:
         uvicorn.run(instance, **kwargs)
+
+
+def _env_port() -> int | None:
+    raw = os.environ.get("PORT", "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise click.UsageError(f"PORT={raw!r} is not a port number (0-65535); fix or unset it.")
+    return value
 
 
 @main.command()
@@ -117,16 +142,11 @@ def routes(app_path: str | None) -> None:
 @main.command()
 def plugins() -> None:
     """List installed Ferrule plugins with their versions."""
-    found = discover_plugins(include_disabled=True)
-    from ..plugins import disabled_plugins
-
-    disabled = disabled_plugins()
+    found = discover_plugins(include_disabled=True, log_errors=False)
     if not found:
         click.echo("No ferrule plugins installed.")
         return
     for info in found:
-        status = (
-            "disabled" if info.name in disabled else ("ok" if info.ok else f"error: {info.error}")
-        )
+        status = "disabled" if info.disabled else "ok" if info.ok else f"error: {info.error}"
         dist = f"{info.distribution} {info.version}" if info.distribution else info.value
         click.echo(f"{info.name:<16} {dist:<32} {status}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin, is_typeddict
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ..binding import compile_dependant, resolve_hints
 from ..controller import Controller, get_meta, route_specs
@@ -44,7 +45,19 @@ def response_model_of(fn: Callable[..., Any], hints: dict[str, Any]) -> Any:
         return None
     if ret in _PLAIN or (isinstance(ret, type) and issubclass(ret, Response)):
         return None
-    return ret
+    # Only annotations that contain a model (pydantic, dataclass, TypedDict) filter
+    # the body; plain containers such as dict[str, int] are sent as returned.
+    return ret if _has_model(ret) else None
+
+
+def _has_model(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return (
+            issubclass(annotation, BaseModel)
+            or dataclasses.is_dataclass(annotation)
+            or is_typeddict(annotation)
+        )
+    return any(_has_model(arg) for arg in get_args(annotation))
 
 
 def _join(prefix: str, rule: str) -> str:

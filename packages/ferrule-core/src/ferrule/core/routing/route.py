@@ -55,6 +55,7 @@ class Route:
         "is_async",
         "meta",
         "methods",
+        "plain_result",
         "produces",
         "response_adapter",
         "response_model",
@@ -104,6 +105,8 @@ class Route:
         self.after = after
         self.tags = tags
         self.werkzeug_rule: Rule | None = None
+        # dict/list/str results can be sent without a Response object.
+        self.plain_result = response_adapter is None and self.produces is None and not after
 
     @property
     def handler_name(self) -> str:

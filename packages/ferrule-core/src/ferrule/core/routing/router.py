@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -78,6 +79,7 @@ class Router:
                     slot.setdefault(method, route)
                 if "GET" in route.methods:
                     slot.setdefault("HEAD", route)
+        self.dynamic = _dynamic_buckets(routes)
 
     def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]]:
         """Return ``(route, arguments)`` or raise the 404/405/308 error."""
@@ -86,6 +88,9 @@ class Router:
             hit = slot.get(method)
             if hit is not None:
                 return hit, {}
+        fast = self._match_dynamic(path, method)
+        if fast is not None:
+            return fast
         try:
             rule, args = self.adapter.match(path, method, return_rule=True)
         except NotFound:
@@ -99,6 +104,39 @@ class Router:
             raise RedirectError(location) from None
         matched: Route = rule.ferrule_route  # type: ignore[attr-defined]
         return matched, dict(args)
+
+    def _match_dynamic(self, path: str, method: str) -> tuple[Route, dict[str, Any]] | None:
+        """Match a rule with converters without Werkzeug's general matcher.
+
+        Only answers when the outcome is certain: exactly one dynamic rule under
+        the path's first static segment matches, the method is allowed, and no
+        static rule needs a trailing-slash redirect. Anything else (errors,
+        redirects, ambiguity) goes to Werkzeug, which stays the reference.
+        """
+        if path.endswith("/") or (path + "/") in self.static:
+            return None
+        candidates = self.dynamic.get(path[1:].partition("/")[0])
+        if candidates is None:
+            return None
+        found: tuple[_Pattern, dict[str, Any]] | None = None
+        for pattern in candidates:
+            m = pattern.regex.fullmatch(path)
+            if m is None:
+                continue
+            if found is not None:
+                return None  # ambiguous: let Werkzeug apply its weights
+            try:
+                args = {name: conv(m[group]) for name, group, conv in pattern.converters}
+            except Exception:
+                return None
+            found = (pattern, args)
+        if found is None:
+            return None
+        pattern, args = found
+        route = pattern.methods.get(method)
+        if route is None:
+            return None
+        return route, args
 
     def allowed_methods(self, path: str) -> list[str]:
         """Methods the path answers to (for ``OPTIONS``)."""
@@ -121,3 +159,61 @@ class Router:
                 f"Cannot build a URL for {endpoint!r} ({rule}) with values {values!r}: {exc}"
             ) from None
         return script_name.rstrip("/") + url if script_name else url
+
+
+class _Pattern:
+    """A full-path regex for one rule string, with its converters."""
+
+    __slots__ = ("converters", "methods", "regex")
+
+    def __init__(self, regex: re.Pattern[str], converters: list[tuple[str, str, Any]]) -> None:
+        self.regex = regex
+        self.converters = converters
+        self.methods: dict[str, Route] = {}
+
+
+def _dynamic_buckets(routes: list[Route]) -> dict[str, list[_Pattern]]:
+    """Group rules with converters by their first static path segment."""
+    by_rule: dict[str, _Pattern] = {}
+    buckets: dict[str, list[_Pattern]] = {}
+    for route in routes:
+        wrule = route.werkzeug_rule
+        if wrule is None or not wrule.arguments or wrule.defaults:
+            continue
+        first = route.rule[1:].partition("/")[0]
+        if not first or "<" in first:
+            continue
+        pattern = by_rule.get(route.rule)
+        if pattern is None:
+            compiled = _compile(route.rule, wrule)
+            if compiled is None:
+                continue
+            pattern = by_rule[route.rule] = compiled
+            buckets.setdefault(first, []).append(pattern)
+        for method in route.methods:
+            pattern.methods.setdefault(method, route)
+        if "GET" in route.methods:
+            pattern.methods.setdefault("HEAD", route)
+    return buckets
+
+
+_ARG = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\((?:.*?)\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _compile(rule: str, wrule: Rule) -> _Pattern | None:
+    converters_by_name: dict[str, Any] = getattr(wrule, "_converters", {})
+    parts: list[str] = []
+    converters: list[tuple[str, str, Any]] = []
+    pos = 0
+    for i, m in enumerate(_ARG.finditer(rule)):
+        name = m[1]
+        conv = converters_by_name.get(name)
+        if conv is None:
+            return None
+        parts.append(re.escape(rule[pos : m.start()]))
+        group = f"g{i}"
+        parts.append(f"(?P<{group}>{conv.regex})")
+        converters.append((name, group, conv.to_python))
+        pos = m.end()
+    parts.append(re.escape(rule[pos:]))
+    return _Pattern(re.compile("".join(parts)), converters)
