@@ -17,6 +17,7 @@ from .controller import (
     put,
     route,
 )
+from .cors import CorsPolicy, cors, no_cors
 from .datastructures import Headers, MutableHeaders, QueryParams, State
 from .exception_handlers import ExceptionHandler, handles
 from .exceptions import (
@@ -45,6 +46,7 @@ __all__ = (
     "Body",
     "Controller",
     "Cookie",
+    "CorsPolicy",
     "Depends",
     "ExceptionHandler",
     "Extension",
@@ -72,10 +74,12 @@ __all__ = (
     "after_request",
     "before_request",
     "consumes",
+    "cors",
     "delete",
     "development",
     "get",
     "handles",
+    "no_cors",
     "on_shutdown",
     "on_startup",
     "patch",

@@ -14,6 +14,7 @@ from pydantic_core import to_json
 from .binding import compile_dependant
 from .config import BaseConfig, load_config
 from .controller import Controller
+from .cors import CorsPolicy, policy_from_config
 from .datastructures import State
 from .exception_handlers import ExceptionHandlerRegistry
 from .exceptions import FerruleError, HTTPException, ImproperlyConfiguredError
@@ -23,7 +24,7 @@ from .importing import import_string
 from .lifespan import HookList, collect_marked
 from .plugins import load_plugin
 from .request import ClientDisconnectError, Request
-from .responses import Response
+from .responses import Response, error_response
 from .routing.compiler import compile_controller, compile_function
 from .routing.router import MethodNotAllowedError, Router
 from .services import ServiceRegistry
@@ -96,6 +97,7 @@ class App:
         self._router: Router | None = None
         self._entry: ASGIApp | None = None
         self._host_ok: HostValidator | None = None
+        self._cors: CorsPolicy | None = None
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
         self._started = False
         self._rid_counter = itertools.count(1)
@@ -239,6 +241,15 @@ class App:
             name = meta.pop("name", None)
             routes.append(compile_function(self, fn, rule, methods, name=name, meta=meta))
         self._host_ok = HostValidator(self.config.ALLOWED_HOSTS)
+        self._cors = policy_from_config(self.config) if self.config.CORS_ENABLED else None
+        for route in routes:
+            option = route.meta.get("cors")
+            if option is False:
+                route.cors = None
+            elif isinstance(option, dict):
+                route.cors = policy_from_config(self.config, option)
+            else:
+                route.cors = self._cors
         router = Router(routes, strict_slashes=self.config.STRICT_SLASHES)
         entry: ASGIApp = self._core
         for factory, options in reversed(self._middleware):
@@ -387,13 +398,21 @@ class App:
             if not host_ok(req._host):
                 host = req._host.decode("latin-1") if req._host else None
                 raise HTTPException(400, f"Invalid Host header {host!r}")
+            if req._origin is not None and req.method == "OPTIONS":
+                preflight = self._preflight(req, router)
+                if preflight is not None:
+                    await self._send(req, preflight, send, None)
+                    return
             route, args = router.match(req.path, req.method)
             req.route = route
             req.route_parameters = args
+            if req._origin is not None and route.cors is not None:
+                req._cors = route.cors.headers_for(req._origin)
             result = await route.handle(req)
         except ClientDisconnectError:
             return
         except MethodNotAllowedError as exc:
+            self._error_cors(req, route)
             if req.method == "OPTIONS":
                 response: Response[Any] = Response(
                     status_code=204, headers={"Allow": ", ".join(exc.allowed)}
@@ -403,6 +422,7 @@ class App:
             await self._send(req, response, send, None)
             return
         except Exception as exc:
+            self._error_cors(req, route)
             response = await self._errors.render(req, exc)
             await self._send(req, response, send, None)
             return
@@ -425,6 +445,38 @@ class App:
             response = await self._errors.render(req, exc.__cause__ or exc)
             await self._send(req, response, send, None)
 
+    def _error_cors(self, req: Request, route: Route | None) -> None:
+        """Error responses carry CORS headers too, so browsers can read them."""
+        if req._origin is not None and req._cors is None:
+            policy = route.cors if route is not None else self._cors
+            if policy is not None:
+                req._cors = policy.headers_for(req._origin)
+
+    def _preflight(self, req: Request, router: Router) -> Response[Any] | None:
+        """Answer a CORS preflight, or None when this OPTIONS is not one."""
+        requested = req.headers.get("access-control-request-method")
+        if requested is None:
+            return None
+        try:
+            route, _ = router.match(req.path, requested.upper())
+            policy, routed = route.cors, True
+        except MethodNotAllowedError:
+            policy, routed = self._cors, False
+        except HTTPException:
+            return None
+        if policy is None or req._origin is None:
+            return None
+        status, headers = policy.preflight(
+            req._origin, requested, req.headers.get("access-control-request-headers", "")
+        )
+        if status == 204 and routed:
+            req._cors = headers
+            return Response(status_code=204)
+        req._cors = [(b"vary", b"Origin")]
+        return error_response(
+            403, f"CORS preflight refused for origin {req._origin.decode('latin-1')!r}"
+        )
+
     async def _send_json(self, req: Request, status: int, data: Any, send: Send) -> None:
         try:
             body = to_json(data)
@@ -446,6 +498,8 @@ class App:
                 (b"content-length", b"%d" % len(body)),
                 (rid_key, req.request_id.encode()),
             ]
+        if req._cors is not None:
+            headers.extend(req._cors)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
@@ -474,6 +528,8 @@ class App:
             headers.append((b"content-length", b"%d" % len(body)))
         if self._rid_key is not None:
             headers.append((self._rid_key, req.request_id.encode()))
+        if req._cors is not None:
+            headers.extend(req._cors)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 

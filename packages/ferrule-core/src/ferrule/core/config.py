@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .exceptions import ImproperlyConfiguredError
@@ -25,7 +25,17 @@ class BaseConfig(BaseSettings):
     Example:
         >>> class Config(BaseConfig):
         ...     APP_NAME: str = "Bookshelf"
-        ...     CONTROLLERS: list[str] = ["app.api:BooksApi"]
+        ...     CORS_ENABLED: bool = False
+    CORS_ALLOW_ORIGINS: list[str] = Field(default_factory=list)
+    CORS_ALLOW_METHODS: list[str] = Field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    )
+    CORS_ALLOW_HEADERS: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
+    CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
+    CORS_ALLOW_CREDENTIALS: bool = False
+    CORS_MAX_AGE: int | None = Field(default=600, ge=0)
+
+    CONTROLLERS: list[str] = ["app.api:BooksApi"]
     """
 
     model_config = SettingsConfigDict(
@@ -51,6 +61,16 @@ class BaseConfig(BaseSettings):
     MAX_BODY_SIZE: int = Field(default=10 * _MIB, ge=0)
     REQUEST_ID_HEADER: str | None = "X-Request-ID"
 
+    CORS_ENABLED: bool = False
+    CORS_ALLOW_ORIGINS: list[str] = Field(default_factory=list)
+    CORS_ALLOW_METHODS: list[str] = Field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    )
+    CORS_ALLOW_HEADERS: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
+    CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
+    CORS_ALLOW_CREDENTIALS: bool = False
+    CORS_MAX_AGE: int | None = Field(default=600, ge=0)
+
     CONTROLLERS: list[str] = Field(default_factory=list)
     EXTENSIONS: list[str] = Field(default_factory=list)
     MIDDLEWARE: list[str] = Field(default_factory=list)
@@ -66,6 +86,16 @@ class BaseConfig(BaseSettings):
                 "(use ['*'] only behind a proxy that checks Host)"
             )
         return [h.lower() for h in value]
+
+    @model_validator(mode="after")
+    def _cors_wildcard_with_credentials(self) -> BaseConfig:
+        if self.CORS_ALLOW_CREDENTIALS and "*" in self.CORS_ALLOW_ORIGINS:
+            raise ValueError(
+                "CORS_ALLOW_ORIGINS contains '*' while CORS_ALLOW_CREDENTIALS is on: any site "
+                "could make credentialed requests. List the trusted origins explicitly or "
+                "turn CORS_ALLOW_CREDENTIALS off"
+            )
+        return self
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return a config value (declared or extra) or ``default``."""
@@ -103,6 +133,8 @@ def load_config(
 def _name_of(source: object) -> str:
     if isinstance(source, type):
         return source.__name__
+    if isinstance(source, Mapping):
+        return "the app config"
     return type(source).__name__
 
 
@@ -115,8 +147,12 @@ def config_error(
         key = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
         value = err.get("input")
         hint = "set it in your config class or as an environment variable"
-        if err["type"] == "missing":
+        if not key:
+            lines.append(f"  {err['msg'].removeprefix('Value error, ')}.")
+        elif err["type"] == "missing":
             lines.append(f"  {key}: required but not set; {hint}.")
+        elif "SECRET" in key or "PASSWORD" in key:
+            lines.append(f"  {key}: {err['msg']}; fix the value.")
         else:
             lines.append(f"  {key}: {err['msg']} (got {value!r}); fix the value.")
     return ImproperlyConfiguredError(f"Invalid configuration in {type_name}:\n" + "\n".join(lines))

@@ -51,10 +51,12 @@ class Request:
         "_body",
         "_clen",
         "_cookies",
+        "_cors",
         "_ctype",
         "_headers",
         "_host",
         "_json",
+        "_origin",
         "_query",
         "_receive",
         "_response",
@@ -88,7 +90,7 @@ class Request:
         self._response: Response[Any] | None = None
         self._stream_consumed = False
         # One pass over the raw headers for what the kernel always needs.
-        host = ctype = clen = rid_in = None
+        host = ctype = clen = rid_in = origin = None
         rid_key = app._rid_key
         for name, value in scope["headers"]:
             if name == b"host":
@@ -97,12 +99,17 @@ class Request:
                 ctype = value
             elif name == b"content-length":
                 clen = value
+            elif name == b"origin":
+                origin = value
             elif name == rid_key:
                 rid_in = value
         self._host: bytes | None = host
         self._ctype: bytes | None = ctype
         self._clen: bytes | None = clen
         self._rid_in: bytes | None = rid_in
+        self._origin: bytes | None = origin
+        # CORS headers the kernel adds to the response (set when allowed).
+        self._cors: list[tuple[bytes, bytes]] | None = None
 
     @property
     def headers(self) -> Headers:

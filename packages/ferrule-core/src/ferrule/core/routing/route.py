@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..app import App
     from ..binding import Dependant
     from ..controller import Controller, RouteSpec
+    from ..cors import CorsPolicy
     from ..request import Request
 
 __all__ = ("Hook", "Route")
@@ -49,6 +50,7 @@ class Route:
         "before",
         "consumes",
         "controller",
+        "cors",
         "dependant",
         "endpoint",
         "handler",
@@ -105,6 +107,7 @@ class Route:
         self.after = after
         self.tags = tags
         self.werkzeug_rule: Rule | None = None
+        self.cors: CorsPolicy | None = None
         # dict/list/str results can be sent without a Response object.
         self.plain_result = response_adapter is None and self.produces is None and not after
 
