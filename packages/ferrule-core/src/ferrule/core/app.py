@@ -19,6 +19,7 @@ from .datastructures import State
 from .exception_handlers import ExceptionHandlerRegistry
 from .exceptions import FerruleError, HTTPException, ImproperlyConfiguredError
 from .extensions import Extension
+from .health import install_health_routes
 from .hosts import HostValidator
 from .importing import import_string
 from .lifespan import HookList, collect_marked
@@ -99,6 +100,7 @@ class App:
         self._host_ok: HostValidator | None = None
         self._cors: CorsPolicy | None = None
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
+        self.readiness_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
         self._rid_counter = itertools.count(1)
         rid = self.config.REQUEST_ID_HEADER
@@ -117,6 +119,8 @@ class App:
             self._shutdown_hooks.add(fn, priority)
 
         cfg = self.config
+        if cfg.HEALTH_ENDPOINTS:
+            install_health_routes(self)
         for target in cfg.EXTENSIONS:
             self.register_extension(import_string(target, setting="EXTENSIONS"))
         for ext in extensions:
@@ -203,6 +207,12 @@ class App:
     def add_exception_handler(self, exc_type: type[BaseException], fn: Callable[..., Any]) -> None:
         """Handle ``exc_type`` with ``fn(req, exc) -> Response``."""
         self._errors.add(exc_type, fn)
+
+    def add_readiness_check(self, name: str, check: Callable[[], Any]) -> None:
+        """Make ``/readyz`` await ``check()``; it fails the probe by raising or returning False."""
+        if name in self.readiness_checks:
+            raise ImproperlyConfiguredError(f"A readiness check named {name!r} already exists.")
+        self.readiness_checks[name] = check
 
     def add_middleware(self, middleware: Any, **options: Any) -> None:
         """Wrap the app in an ASGI middleware: ``middleware(app, **options)``.

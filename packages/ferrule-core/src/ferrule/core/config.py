@@ -35,6 +35,11 @@ class BaseConfig(BaseSettings):
     CORS_ALLOW_CREDENTIALS: bool = False
     CORS_MAX_AGE: int | None = Field(default=600, ge=0)
 
+    HEALTH_ENDPOINTS: bool = True
+    LIVEZ_URL: str = "/livez"
+    READYZ_URL: str = "/readyz"
+    READINESS_TIMEOUT: float = Field(default=3.0, gt=0)
+
     CONTROLLERS: list[str] = ["app.api:BooksApi"]
     """
 
@@ -70,6 +75,11 @@ class BaseConfig(BaseSettings):
     CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
     CORS_ALLOW_CREDENTIALS: bool = False
     CORS_MAX_AGE: int | None = Field(default=600, ge=0)
+
+    HEALTH_ENDPOINTS: bool = True
+    LIVEZ_URL: str = "/livez"
+    READYZ_URL: str = "/readyz"
+    READINESS_TIMEOUT: float = Field(default=3.0, gt=0)
 
     CONTROLLERS: list[str] = Field(default_factory=list)
     EXTENSIONS: list[str] = Field(default_factory=list)

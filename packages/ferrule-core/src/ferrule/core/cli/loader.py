@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..app import App
+from ..exceptions import FerruleError
 
 __all__ = ("AppTarget", "load_app", "resolve_target")
 
@@ -26,7 +27,10 @@ class AppTarget:
     factory: bool
 
     def instantiate(self) -> App:
-        app = self.obj() if self.factory else self.obj
+        try:
+            app = self.obj() if self.factory else self.obj
+        except FerruleError as exc:
+            raise click.ClickException(f"{self.import_string}: {exc}") from exc
         if not isinstance(app, App):
             raise click.UsageError(
                 f"{self.import_string} returned {type(app).__name__}, not a ferrule App."
@@ -50,6 +54,8 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
         if not required and exc.name == module_name.split(".")[0]:
             return None
         raise click.UsageError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
+    except FerruleError as exc:  # e.g. a config error while the module builds its app
+        raise click.ClickException(f"{target}: {exc}") from exc
     try:
         obj = getattr(module, attr)
     except AttributeError:
