@@ -7,6 +7,7 @@ import itertools
 import logging
 import os
 import re
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic_core import to_json
@@ -23,6 +24,7 @@ from .health import install_health_routes
 from .hosts import HostValidator
 from .importing import import_string
 from .lifespan import HookList, collect_marked
+from .logging import configure_logging, request_id_var
 from .plugins import load_plugin
 from .request import ClientDisconnectError, Request
 from .responses import Response, error_response
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ("App",)
 
 logger = logging.getLogger("ferrule.core")
+_access_logger = logging.getLogger("ferrule.access")
 
 _JSON_CT = (b"content-type", b"application/json")
 _TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
@@ -101,8 +104,10 @@ class App:
         self._cors: CorsPolicy | None = None
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
         self.readiness_checks: dict[str, Callable[[], Any]] = {}
+        self.log_handlers: list[logging.Handler] = []
         self._started = False
         self._rid_counter = itertools.count(1)
+        self._access_log = self.config.ACCESS_LOG
         rid = self.config.REQUEST_ID_HEADER
         self._rid_key: bytes | None = rid.lower().encode("latin-1") if rid else None
 
@@ -304,6 +309,8 @@ class App:
         """Start extensions (registration order), then the app's startup hooks."""
         if self._started:
             return
+        if self.config.LOGGING_CONFIGURE:
+            configure_logging(self)
         self._freeze()
         for name in self.config.PLUGINS:
             load_plugin(name)
@@ -399,7 +406,26 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)
-        req.request_id = self._request_id(req._rid_in)
+        rid = req.request_id = self._request_id(req._rid_in)
+        token = request_id_var.set(rid)
+        access = self._access_log and _access_logger.isEnabledFor(logging.INFO)
+        start = perf_counter() if access else 0.0
+        try:
+            await self._dispatch(req, send)
+        finally:
+            request_id_var.reset(token)
+            if access:
+                _access_logger.info(
+                    '%s "%s %s" %d %.2fms',
+                    req.client[0] if req.client else "-",
+                    req.method,
+                    req.path,
+                    req._status,
+                    (perf_counter() - start) * 1000,
+                    extra={"request_id": rid},
+                )
+
+    async def _dispatch(self, req: Request, send: Send) -> None:
         host_ok, router = self._host_ok, self._router
         assert host_ok is not None
         assert router is not None
@@ -510,6 +536,7 @@ class App:
             ]
         if req._cors is not None:
             headers.extend(req._cors)
+        req._status = status
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
@@ -540,6 +567,7 @@ class App:
             headers.append((self._rid_key, req.request_id.encode()))
         if req._cors is not None:
             headers.extend(req._cors)
+        req._status = status
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 

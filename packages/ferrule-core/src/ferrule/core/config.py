@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +34,13 @@ class BaseConfig(BaseSettings):
     CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
     CORS_ALLOW_CREDENTIALS: bool = False
     CORS_MAX_AGE: int | None = Field(default=600, ge=0)
+
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    DEFAULT_LOGGER: dict[str, Any] = Field(default_factory=dict)
+    LOGGERS: list[str] = Field(default_factory=list)
+    LOGGING_CONFIGURE: bool = True
+    ACCESS_LOG: bool = True
 
     HEALTH_ENDPOINTS: bool = True
     LIVEZ_URL: str = "/livez"
@@ -75,6 +82,13 @@ class BaseConfig(BaseSettings):
     CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
     CORS_ALLOW_CREDENTIALS: bool = False
     CORS_MAX_AGE: int | None = Field(default=600, ge=0)
+
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    DEFAULT_LOGGER: dict[str, Any] = Field(default_factory=dict)
+    LOGGERS: list[str] = Field(default_factory=list)
+    LOGGING_CONFIGURE: bool = True
+    ACCESS_LOG: bool = True
 
     HEALTH_ENDPOINTS: bool = True
     LIVEZ_URL: str = "/livez"

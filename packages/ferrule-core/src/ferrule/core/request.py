@@ -61,6 +61,7 @@ class Request:
         "_receive",
         "_response",
         "_rid_in",
+        "_status",
         "_stream_consumed",
         "app",
         "method",
@@ -110,6 +111,7 @@ class Request:
         self._origin: bytes | None = origin
         # CORS headers the kernel adds to the response (set when allowed).
         self._cors: list[tuple[bytes, bytes]] | None = None
+        self._status = 0
 
     @property
     def headers(self) -> Headers:
