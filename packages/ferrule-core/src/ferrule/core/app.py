@@ -105,6 +105,8 @@ class App:
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
         self.readiness_checks: dict[str, Callable[[], Any]] = {}
         self.log_handlers: list[logging.Handler] = []
+        #: Re-raise unhandled exceptions after answering 500 (the test client sets it).
+        self.propagate_exceptions = False
         self._started = False
         self._rid_counter = itertools.count(1)
         self._access_log = self.config.ACCESS_LOG
@@ -253,8 +255,22 @@ class App:
             instance = ctrl(self) if isinstance(ctrl, type) else ctrl
             routes.extend(compile_controller(self, instance))
         for fn, rule, methods, meta in self._function_routes:
-            name = meta.pop("name", None)
-            routes.append(compile_function(self, fn, rule, methods, name=name, meta=meta))
+            options = dict(meta)
+            name = options.pop("name", None)
+            status_code = options.pop("status_code", 200)
+            tags = tuple(options.pop("tags", ()))
+            routes.append(
+                compile_function(
+                    self,
+                    fn,
+                    rule,
+                    methods,
+                    name=name,
+                    status_code=status_code,
+                    tags=tags,
+                    meta=options,
+                )
+            )
         self._host_ok = HostValidator(self.config.ALLOWED_HOSTS)
         self._cors = policy_from_config(self.config) if self.config.CORS_ENABLED else None
         for route in routes:
@@ -439,7 +455,7 @@ class App:
                 if preflight is not None:
                     await self._send(req, preflight, send, None)
                     return
-            route, args = router.match(req.path, req.method)
+            route, args = router.match(req.path, req.method, req.query_string)
             req.route = route
             req.route_parameters = args
             if req._origin is not None and route.cors is not None:
@@ -461,6 +477,8 @@ class App:
             self._error_cors(req, route)
             response = await self._errors.render(req, exc)
             await self._send(req, response, send, None)
+            if self.propagate_exceptions and self._unhandled(exc):
+                raise
             return
 
         # Fast paths: plain dict/list/str results skip the Response object.
@@ -473,13 +491,16 @@ class App:
                 await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
                 return
         response = route.to_response(req, result)
-        if route.produces is not None and response.media_type is None and response.kind != "json":
+        if route.produces is not None and response.media_type is None:
             response.media_type = route.produces
         try:
             await self._send(req, response, send, route.response_adapter)
         except _RenderError as exc:
             response = await self._errors.render(req, exc.__cause__ or exc)
             await self._send(req, response, send, None)
+
+    def _unhandled(self, exc: BaseException) -> bool:
+        return not isinstance(exc, HTTPException) and self._errors.lookup(type(exc)) is None
 
     def _error_cors(self, req: Request, route: Route | None) -> None:
         """Error responses carry CORS headers too, so browsers can read them."""

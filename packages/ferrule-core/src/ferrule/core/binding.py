@@ -9,6 +9,7 @@ type-hint evaluation.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -102,9 +103,21 @@ class Dependant:
         return bool(self.body_params) or any(d.has_body for _, d, _ in self.dependencies)
 
 
+def _hint_target(fn: Callable[..., Any]) -> Any:
+    """The function whose annotations describe calling ``fn``."""
+    if isinstance(fn, type):
+        return fn.__init__  # type: ignore[misc]
+    target = inspect.unwrap(fn)
+    if not (inspect.isroutine(target) or isinstance(target, functools.partial)):
+        call = getattr(type(target), "__call__", None)  # noqa: B004
+        if call is not None:
+            return call
+    return target
+
+
 def resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """Evaluate annotations of ``fn`` (``include_extras``), with a clear error."""
-    target = inspect.unwrap(fn)
+    target = _hint_target(fn)
     try:
         return typing.get_type_hints(target, include_extras=True)
     except NameError as exc:
@@ -258,8 +271,13 @@ def compile_dependant(
     dep.is_async_gen = inspect.isasyncgenfunction(unwrapped)
     dep.is_gen = inspect.isgeneratorfunction(unwrapped)
     dep.is_async = inspect.iscoroutinefunction(unwrapped) or dep.is_async_gen
-    if not dep.is_async and not dep.is_gen and callable(call) and not inspect.isroutine(call):
-        dunder = getattr(call, "__call__", None)  # noqa: B004
+    if (
+        not dep.is_async
+        and not dep.is_gen
+        and not isinstance(call, type)
+        and not inspect.isroutine(unwrapped)
+    ):
+        dunder = getattr(type(unwrapped), "__call__", None)  # noqa: B004
         dep.is_async = inspect.iscoroutinefunction(dunder)
 
     for pname, param in signature.parameters.items():

@@ -25,29 +25,7 @@ class BaseConfig(BaseSettings):
     Example:
         >>> class Config(BaseConfig):
         ...     APP_NAME: str = "Bookshelf"
-        ...     CORS_ENABLED: bool = False
-    CORS_ALLOW_ORIGINS: list[str] = Field(default_factory=list)
-    CORS_ALLOW_METHODS: list[str] = Field(
-        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    )
-    CORS_ALLOW_HEADERS: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
-    CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)
-    CORS_ALLOW_CREDENTIALS: bool = False
-    CORS_MAX_AGE: int | None = Field(default=600, ge=0)
-
-    LOG_LEVEL: str = "INFO"
-    LOG_FORMAT: Literal["text", "json"] = "text"
-    DEFAULT_LOGGER: dict[str, Any] = Field(default_factory=dict)
-    LOGGERS: list[str] = Field(default_factory=list)
-    LOGGING_CONFIGURE: bool = True
-    ACCESS_LOG: bool = True
-
-    HEALTH_ENDPOINTS: bool = True
-    LIVEZ_URL: str = "/livez"
-    READYZ_URL: str = "/readyz"
-    READINESS_TIMEOUT: float = Field(default=3.0, gt=0)
-
-    CONTROLLERS: list[str] = ["app.api:BooksApi"]
+        ...     CONTROLLERS: list[str] = ["app.api:BooksApi"]
     """
 
     model_config = SettingsConfigDict(

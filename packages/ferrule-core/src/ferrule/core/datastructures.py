@@ -71,7 +71,9 @@ class MutableHeaders(MutableMapping[str, str]):
     __slots__ = ("_items",)
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = [(k.lower(), v) for k, v in items]
+        self._items: list[tuple[str, str]] = []
+        for key, value in items:
+            self.add(key, value)
 
     def __getitem__(self, key: str) -> str:
         k = key.lower()

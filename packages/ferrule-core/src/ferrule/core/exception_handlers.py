@@ -133,7 +133,8 @@ class ExceptionHandlerRegistry:
                 return req.response
             if isinstance(result, Response):
                 return result
-            return Response(result)
+            status = exc.status_code if isinstance(exc, HTTPException) else 200
+            return Response(result, status_code=status)
         if isinstance(exc, HTTPException):
             return error_response(
                 exc.status_code, exc.detail, exc.error_items, data=exc.data, headers=exc.headers

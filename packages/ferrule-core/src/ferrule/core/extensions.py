@@ -7,6 +7,7 @@ validates its config section and registers what it brings on the app.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -69,10 +70,6 @@ class Extension:
     async def shutdown(self, app: App) -> None:
         """Called at application shutdown, in reverse registration order."""
 
-    def checks(self, app: App) -> list[str]:
-        """Return configuration problems found at startup (empty when fine)."""
-        return []
-
     # -- helpers ---------------------------------------------------------------
 
     def validate_config(self, app: App) -> BaseModel | None:
@@ -89,8 +86,9 @@ class Extension:
                 f"Config section {self.config_key!r} for {type(self).__name__} must be a "
                 f"mapping of settings, got {raw!r}."
             )
+        values = {**raw, **env_section(self.config_key)}
         try:
-            return model.model_validate(dict(raw))
+            return model.model_validate(values)
         except ValidationError as exc:
             raise config_error(
                 exc, type_name=f"{type(self).__name__} config", prefix=self.config_key
@@ -113,6 +111,18 @@ class Extension:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def env_section(key: str) -> dict[str, Any]:
+    """Environment overrides of a config section: ``KEY__FIELD=value`` variables.
+
+    ``SQL_DATABASE__DATABASE_URI=postgresql+asyncpg://...`` sets ``DATABASE_URI``
+    of the ``SQL_DATABASE`` section (values are strings, validated by the model).
+    """
+    prefix = key + "__"
+    return {
+        name[len(prefix) :]: value for name, value in os.environ.items() if name.startswith(prefix)
+    }
 
 
 class ExtensionState:

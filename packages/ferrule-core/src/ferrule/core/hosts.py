@@ -8,7 +8,9 @@ __all__ = ("HostValidator",)
 
 # A host name or IPv4 with an optional port, or a bracketed IPv6 literal. No
 # path, userinfo ("@"), spaces or other characters: those are injection attempts.
-_HOST_RE = re.compile(rb"^(?:[a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
+_HOST_RE = re.compile(
+    rb"^(?:[a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?\.?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$"
+)
 _CACHE_LIMIT = 1024
 
 

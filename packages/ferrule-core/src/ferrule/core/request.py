@@ -95,7 +95,8 @@ class Request:
         rid_key = app._rid_key
         for name, value in scope["headers"]:
             if name == b"host":
-                host = value
+                # A repeated Host is ambiguous (RFC 9112 3.2): make it fail validation.
+                host = value if host is None else b"/duplicate"
             elif name == b"content-type":
                 ctype = value
             elif name == b"content-length":
@@ -165,7 +166,8 @@ class Request:
         """The response being built for this request (fluent builder)."""
         r = self._response
         if r is None:
-            r = self._response = Response()
+            status = self.route.status_code if self.route is not None else 200
+            r = self._response = Response(status_code=status)
         return r
 
     res = response

@@ -81,7 +81,7 @@ class Router:
                     slot.setdefault("HEAD", route)
         self.dynamic = _dynamic_buckets(routes)
 
-    def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]]:
+    def match(self, path: str, method: str, query: str = "") -> tuple[Route, dict[str, Any]]:
         """Return ``(route, arguments)`` or raise the 404/405/308 error."""
         slot = self.static.get(path)
         if slot is not None:
@@ -92,7 +92,7 @@ class Router:
         if fast is not None:
             return fast
         try:
-            rule, args = self.adapter.match(path, method, return_rule=True)
+            rule, args = self.adapter.match(path, method, return_rule=True, query_args=query)
         except NotFound:
             raise NotFoundError(path) from None
         except MethodNotAllowed as exc:

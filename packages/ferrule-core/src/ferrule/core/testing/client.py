@@ -31,7 +31,10 @@ class TestClient:
         ...     assert res.status_code == 200
 
     The base URL uses the first of the app's ``ALLOWED_HOSTS``, so requests
-    pass the Host check without loosening it.
+    pass the Host check without loosening it. With
+    ``raise_server_exceptions=True`` an unhandled exception in the app is
+    re-raised in the test (after the 500 was produced) instead of only being
+    answered 500.
     """
 
     __test__ = False  # not a pytest test class
@@ -50,6 +53,8 @@ class TestClient:
         self.app = app
         self.base_url = base_url or _default_base_url(app)
         self.run_lifespan = run_lifespan
+        self.raise_server_exceptions = raise_server_exceptions
+        self._previous_propagate = False
         transport = httpx.ASGITransport(
             app=app, client=client, raise_app_exceptions=raise_server_exceptions
         )
@@ -61,6 +66,8 @@ class TestClient:
         )
 
     async def __aenter__(self) -> Self:
+        self._previous_propagate = self.app.propagate_exceptions
+        self.app.propagate_exceptions = self.raise_server_exceptions
         if self.run_lifespan:
             await self.app.startup()
         await self._client.__aenter__()
@@ -75,6 +82,7 @@ class TestClient:
         try:
             await self._client.__aexit__(exc_type, exc, tb)
         finally:
+            self.app.propagate_exceptions = self._previous_propagate
             if self.run_lifespan:
                 await self.app.shutdown()
 

@@ -1,0 +1,1 @@
+"""A seed-style application laid out as a package, for import-string tests."""
