@@ -63,6 +63,7 @@ class App:
         extensions: extension objects (after those in ``EXTENSIONS``).
         middleware: ASGI middleware classes or factories; first listed = outermost.
         exception_handlers: ``ExceptionHandler`` classes.
+        cli_controllers: ``CLIController`` classes for ``ferrule cli``.
 
     Example:
         >>> class Application(App):
@@ -82,6 +83,7 @@ class App:
         extensions: Iterable[Extension] = (),
         middleware: Iterable[Any] = (),
         exception_handlers: Iterable[Any] = (),
+        cli_controllers: Iterable[Any] = (),
     ) -> None:
         self.config: BaseConfig = load_config(config if config is not None else self.config_class)
         self.extensions: dict[str, Any] = {}
@@ -90,6 +92,7 @@ class App:
         self.state = State()
         self.template_dirs: list[str] = []
         self._controllers: list[type[Controller] | Controller] = []
+        self.cli_controllers: list[Any] = []
         self._function_routes: list[
             tuple[Callable[..., Any], str, tuple[str, ...], dict[str, Any]]
         ] = []
@@ -140,6 +143,10 @@ class App:
             self.register_exception_handler(import_string(target, setting="EXCEPTION_HANDLERS"))
         for handler in exception_handlers:
             self.register_exception_handler(handler)
+        for target in cfg.CLI_CONTROLLERS:
+            self.register_cli_controller(import_string(target, setting="CLI_CONTROLLERS"))
+        for cli_ctrl in cli_controllers:
+            self.register_cli_controller(cli_ctrl)
         for target in cfg.MIDDLEWARE:
             self.add_middleware(import_string(target, setting="MIDDLEWARE"))
         for mw in middleware:
@@ -166,6 +173,31 @@ class App:
                 "CONTROLLERS or App(controllers=...) must subclass ferrule.core.Controller."
             )
         self._controllers.append(controller)
+
+    def register_cli_controller(self, controller: Any) -> None:
+        """Add a ``CLIController`` class (or instance) for ``ferrule cli``."""
+        from .cli_controller import CLIController
+
+        ok = isinstance(controller, CLIController) or (
+            isinstance(controller, type) and issubclass(controller, CLIController)
+        )
+        if not ok:
+            raise ImproperlyConfiguredError(
+                f"{controller!r} in CLI_CONTROLLERS is not a CLIController subclass "
+                "(from ferrule.core import CLIController)."
+            )
+        self.cli_controllers.append(controller)
+
+    def run_cli(self, args: list[str] | None = None) -> None:
+        """Run a ``CLIController`` command from ``sys.argv`` (for a seed-style cli.py)."""
+        from .cli_controller import run_cli
+
+        run_cli(self, args)
+
+    @property
+    def extension_list(self) -> list[Extension]:
+        """Registered extensions, in registration order."""
+        return list(self._extension_list)
 
     def add_route(
         self,

@@ -77,6 +77,7 @@ class BaseConfig(BaseSettings):
     EXTENSIONS: list[str] = Field(default_factory=list)
     MIDDLEWARE: list[str] = Field(default_factory=list)
     EXCEPTION_HANDLERS: list[str] = Field(default_factory=list)
+    CLI_CONTROLLERS: list[str] = Field(default_factory=list)
     PLUGINS: list[str] = Field(default_factory=list)
 
     @field_validator("ALLOWED_HOSTS")
