@@ -322,4 +322,4 @@ def test_media_type_and_status_enums() -> None:
     assert MediaType.APPLICATION_JSON == "application/json"
     assert str(MediaType.TEXT_HTML) == "text/html"
     assert HttpStatus.NOT_FOUND == 404
-    assert HttpStatus(422).phrase == "Unprocessable Entity"
+    assert HttpStatus(422) == HttpStatus.UNPROCESSABLE_ENTITY == 422
