@@ -38,15 +38,22 @@ class FerruleGroup(click.Group):
         if commands is None:
             commands = meta[_PLUGIN_COMMANDS] = {}
             for info in discover_plugins(log_errors=False):
-                if not info.ok:
+                error = info.error
+                contributed: list[Any] = []
+                if error is None:
+                    get = getattr(info.plugin, "cli_commands", None)
+                    try:
+                        contributed = list(get() if get else ())
+                    except Exception as exc:  # a broken plugin must not break the CLI
+                        error = f"{type(exc).__name__}: {exc}"
+                if error is not None:
                     click.secho(
-                        f"warning: plugin {info.name!r} failed to load: {info.error}",
+                        f"warning: plugin {info.name!r} failed to load: {error}",
                         err=True,
                         fg="yellow",
                     )
                     continue
-                get = getattr(info.plugin, "cli_commands", None)
-                for cmd in get() if get else ():
+                for cmd in contributed:
                     if isinstance(cmd, click.Command) and cmd.name:
                         commands.setdefault(cmd.name, cmd)
         return commands
