@@ -224,7 +224,7 @@ def test_help_lists_the_plugin_group(sample_plugin: Any) -> None:
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:", 1)[1]
     names = [line.split()[0] for line in commands.splitlines() if line.strip()]
-    assert names == ["plugins", "routes", "run", "sample"]
+    assert names == ["check", "cli", "new", "plugins", "routes", "run", "sample", "shell"]
     assert "Commands of the sample plugin." in commands
 
 

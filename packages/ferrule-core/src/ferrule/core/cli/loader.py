@@ -13,9 +13,15 @@ import click
 from ..app import App
 from ..exceptions import FerruleError
 
-__all__ = ("AppTarget", "load_app", "resolve_target")
+__all__ = ("AppLoadError", "AppTarget", "load_app", "resolve_target")
 
 DEFAULTS = ("app:Application", "app:app")
+
+
+class AppLoadError(click.ClickException):
+    """The application could not be found or is not an App: one line, exit code 2."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -31,8 +37,12 @@ class AppTarget:
             app = self.obj() if self.factory else self.obj
         except FerruleError as exc:
             raise click.ClickException(f"{self.import_string}: {exc}") from exc
+        except Exception as exc:
+            raise AppLoadError(
+                f"Calling {self.import_string} to build the app failed: {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(app, App):
-            raise click.UsageError(
+            raise AppLoadError(
                 f"{self.import_string} returned {type(app).__name__}, not a ferrule App."
             )
         return app
@@ -47,13 +57,13 @@ def _ensure_cwd_on_path() -> None:
 def _try(target: str, *, required: bool) -> AppTarget | None:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise click.UsageError(f"Invalid app {target!r}: expected 'module:attribute'.")
+        raise AppLoadError(f"Invalid app {target!r}: expected 'module:attribute'.")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if not required and exc.name == module_name.split(".")[0]:
             return None
-        raise click.UsageError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
+        raise AppLoadError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
     except FerruleError as exc:  # e.g. a config error while the module builds its app
         raise click.ClickException(f"{target}: {exc}") from exc
     try:
@@ -61,14 +71,14 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
     except AttributeError:
         if not required:
             return None
-        raise click.UsageError(f"Module {module_name!r} has no attribute {attr!r}.") from None
+        raise AppLoadError(f"Module {module_name!r} has no attribute {attr!r}.") from None
     if isinstance(obj, App):
         return AppTarget(target, obj, factory=False)
     if isinstance(obj, type) and issubclass(obj, App):
         return AppTarget(target, obj, factory=True)
     if callable(obj):
         return AppTarget(target, obj, factory=True)
-    raise click.UsageError(
+    raise AppLoadError(
         f"{target!r} is a {type(obj).__name__}, not an App, an App subclass or a factory."
     )
 
@@ -85,7 +95,7 @@ def resolve_target(app: str | None) -> AppTarget:
         found = _try(candidate, required=False)
         if found is not None:
             return found
-    raise click.UsageError(
+    raise AppLoadError(
         "No application found. Pass --app module:attr, set FERRULE_APP, or create "
         "app/__init__.py defining Application (an App subclass) or app."
     )

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from ..plugins import discover_plugins
-from .loader import load_app, resolve_target
+from .loader import AppTarget, load_app, resolve_target
+from .new import new
 
 __all__ = ("main",)
 
@@ -22,6 +23,15 @@ app_option = click.option(
     help="The application (App, App subclass or factory). Default: $FERRULE_APP, "
     "then app:Application, then app:app.",
 )
+
+
+app_argument = click.argument("app_arg", required=False, metavar="[MODULE:ATTR]")
+
+
+def _target(app_path: str | None, app_arg: str | None) -> AppTarget:
+    if app_path and app_arg and app_path != app_arg:
+        raise click.UsageError("Give the app once: as an argument or with --app.")
+    return resolve_target(app_path or app_arg)
 
 
 class FerruleGroup(click.Group):
@@ -72,7 +82,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("app", required=False, metavar="[MODULE:ATTR]")
+@app_argument
+@app_option
 @click.option("--host", default=None, help="Bind address (default: HOST from config).")
 @click.option(
     "--port",
@@ -80,35 +91,65 @@ def main() -> None:
     type=click.IntRange(0, 65535),
     help="Port (default: $PORT, then PORT config).",
 )
-@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--log-level", default="info", show_default=True)
+@click.option("--reload", is_flag=True, help="Development: restart on code changes.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Production: number of worker processes.",
+)
+@click.option(
+    "--timeout-graceful-shutdown",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seconds to let in-flight requests finish on shutdown.",
+)
+@click.option(
+    "--server",
+    type=click.Choice(["uvicorn", "granian"]),
+    default="uvicorn",
+    show_default=True,
+    help="ASGI server (granian must be installed).",
+)
+@click.option("--log-level", default=None, help="Server log level (default: LOG_LEVEL).")
 def run(
-    app: str | None,
+    app_arg: str | None,
+    app_path: str | None,
     host: str | None,
     port: int | None,
     reload: bool,
     workers: int,
-    log_level: str,
+    timeout_graceful_shutdown: int | None,
+    server: str,
+    log_level: str | None,
 ) -> None:
-    """Serve the application with uvicorn."""
-    import uvicorn
-
+    """Serve the application (uvicorn by default)."""
     if reload and workers > 1:
         raise click.UsageError("--reload and --workers > 1 cannot be combined.")
-    target = resolve_target(app)
+    target = _target(app_path, app_arg)
     instance = target.instantiate()
     cfg = instance.config
     bind_host = host or cfg.HOST
     if port is None:
         port = _env_port()
     bind_port = cfg.PORT if port is None else port
+    level = (log_level or cfg.LOG_LEVEL).lower()
+    if server == "granian":
+        _run_granian(target, bind_host, bind_port, reload, workers, level)
+        return
+    import uvicorn
+
     kwargs: dict[str, Any] = {
         "host": bind_host,
         "port": bind_port,
-        "log_level": log_level,
+        "log_level": level,
         "lifespan": "on",
         "proxy_headers": False,
+        # The app configures logging (LOG_*, LOGGERS) and logs access itself.
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": timeout_graceful_shutdown,
     }
     if reload or workers > 1:
         uvicorn.run(
@@ -116,6 +157,28 @@ def run(
         )
     else:
         uvicorn.run(instance, **kwargs)
+
+
+def _run_granian(
+    target: AppTarget, host: str, port: int, reload: bool, workers: int, level: str
+) -> None:
+    try:
+        from granian import Granian  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise click.ClickException(
+            "--server granian needs the granian package: pip install granian"
+        ) from None
+    server = Granian(
+        target.import_string,
+        address=host,
+        port=port,
+        interface="asgi",
+        workers=workers,
+        reload=reload,
+        factory=target.factory,
+        log_level=level,
+    )
+    server.serve()
 
 
 def _env_port() -> int | None:
@@ -132,10 +195,11 @@ def _env_port() -> int | None:
 
 
 @main.command()
+@app_argument
 @app_option
-def routes(app_path: str | None) -> None:
+def routes(app_arg: str | None, app_path: str | None) -> None:
     """List the application's routes."""
-    instance = load_app(app_path)
+    instance = _target(app_path, app_arg).instantiate()
     rows = [
         (",".join(r.methods), r.rule, r.endpoint, r.handler_name)
         for r in sorted(instance.routes, key=lambda r: (r.rule, r.methods))
@@ -157,3 +221,113 @@ def plugins() -> None:
         status = "disabled" if info.disabled else "ok" if info.ok else f"error: {info.error}"
         dist = f"{info.distribution} {info.version}" if info.distribution else info.value
         click.echo(f"{info.name:<16} {dist:<32} {status}")
+
+
+main.add_command(new)
+
+
+@main.command()
+@app_argument
+@app_option
+@click.option("--deploy", is_flag=True, help="Also run the production checks.")
+def check(app_arg: str | None, app_path: str | None, deploy: bool) -> None:
+    """Run the startup checks of the app and its extensions (exit 1 on errors)."""
+    from ..checks import CheckMessage, run_checks
+    from ..exceptions import ImproperlyConfiguredError
+
+    try:
+        instance = _target(app_path, app_arg).instantiate()
+        messages = run_checks(instance, deploy=deploy)
+    except (ImproperlyConfiguredError, click.ClickException) as exc:
+        text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        if isinstance(exc, click.ClickException) and exc.exit_code == 2:
+            raise
+        messages = [CheckMessage("core.E001", "ERROR", text, "Fix the configuration.")]
+    colours = {"ERROR": "red", "WARNING": "yellow", "INFO": "cyan"}
+    for message in messages:
+        click.secho(str(message), fg=colours[message.level], err=message.is_error)
+    errors = sum(m.is_error for m in messages)
+    if not messages:
+        click.secho("System check identified no issues.", fg="green")
+        return
+    click.echo(f"System check identified {len(messages)} issue(s) ({errors} error(s)).")
+    if errors:
+        raise SystemExit(1)
+
+
+@main.command()
+@app_argument
+@app_option
+@click.option("-c", "--command", "code", default=None, help="Run this code instead of a prompt.")
+def shell(app_arg: str | None, app_path: str | None, code: str | None) -> None:
+    """An interactive Python shell with the app loaded and its lifespan running.
+
+    The namespace has ``app``, ``config`` and ``run`` (await a coroutine:
+    ``run(some_async_call())``). IPython is used when installed.
+    """
+    import asyncio
+
+    instance = _target(app_path, app_arg).instantiate()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(instance.startup())
+    namespace: dict[str, Any] = {
+        "app": instance,
+        "config": instance.config,
+        "run": loop.run_until_complete,
+    }
+    try:
+        if code is not None:
+            exec(compile(code, "<ferrule shell -c>", "exec"), namespace)
+        else:
+            _interact(namespace, instance.config.APP_NAME)
+    finally:
+        loop.run_until_complete(instance.shutdown())
+        loop.close()
+
+
+def _interact(namespace: dict[str, Any], name: str) -> None:
+    banner = f"Ferrule shell for {name!r}: app, config, run(coroutine) are available."
+    try:
+        import IPython  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        import code as code_module
+
+        code_module.interact(banner=banner, local=namespace, exitmsg="")
+    else:
+        IPython.start_ipython(argv=[], user_ns=namespace, display_banner=False)
+
+
+class AppCommands(click.Group):
+    """``ferrule cli``: the app's ``CLIController`` commands, loaded from ``--app``."""
+
+    def _commands(self, ctx: click.Context) -> click.Group:
+        group: click.Group | None = ctx.meta.get("ferrule.cli_group")
+        if group is None:
+            from ..cli_controller import build_cli_group
+
+            group = build_cli_group(load_app(ctx.params.get("app_path")))
+            ctx.meta["ferrule.cli_group"] = group
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self._commands(ctx).commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._commands(ctx).commands.get(cmd_name)
+
+
+@main.group(cls=AppCommands)
+@click.option(
+    "--app",
+    "app_path",
+    default=None,
+    metavar="MODULE:ATTR",
+    is_eager=True,  # parsed before --help, which needs the app to list its commands
+    help="The application (default: $FERRULE_APP, then app:Application, then app:app).",
+)
+def cli(app_path: str | None) -> None:
+    """Run the application's own commands (CLIController classes).
+
+    Arguments without a default are positional, in declaration order; the
+    others are --name value options. The app's lifespan runs around the command.
+    """
