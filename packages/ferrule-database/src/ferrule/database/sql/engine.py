@@ -1,0 +1,97 @@
+"""Create the async engine of one database from its validated settings."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from ferrule.core import ImproperlyConfiguredError
+
+from .config import check_async_uri, masked
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from .config import SqlDatabaseConfig
+
+__all__ = ("CONNECT_FAILED", "build_engine")
+
+#: Attribute set on the DBAPI error raised when a new connection cannot be opened.
+CONNECT_FAILED = "ferrule_connect_failed"
+
+
+def engine_options(settings: SqlDatabaseConfig) -> dict[str, Any]:
+    """Keyword arguments of ``create_async_engine`` (pool options only when set)."""
+    options: dict[str, Any] = {
+        "echo": settings.SHOW_SQL,
+        "pool_pre_ping": settings.POOL_PRE_PING,
+    }
+    for key, name in (
+        ("pool_size", "POOL_SIZE"),
+        ("max_overflow", "MAX_OVERFLOW"),
+        ("pool_recycle", "POOL_RECYCLE"),
+        ("pool_timeout", "POOL_TIMEOUT"),
+    ):
+        value = getattr(settings, name)
+        if value is not None:
+            options[key] = value
+    options.update(settings.ENGINE_OPTIONS)
+    return options
+
+
+def build_engine(settings: SqlDatabaseConfig, key: str, *, pooled: bool = True) -> AsyncEngine:
+    """Create the engine; connection failures become DBAPI ``OperationalError``s.
+
+    ``pooled=False`` gives a ``NullPool`` engine (one-off work such as migrations).
+
+    Raises:
+        ImproperlyConfiguredError: the URI or an engine option is invalid.
+    """
+    url = check_async_uri(settings.DATABASE_URI, f"{key}.DATABASE_URI")
+    options = engine_options(settings)
+    if not pooled:
+        for name in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "poolclass"):
+            options.pop(name, None)
+        options["poolclass"] = NullPool
+    try:
+        engine = create_async_engine(url, **options)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfiguredError(
+            f"{key}: cannot create the engine for {masked(url)!r} with options "
+            f"{sorted(options)}: {exc}. Pool options (POOL_SIZE, MAX_OVERFLOW, POOL_TIMEOUT) "
+            "do not apply to in-memory SQLite; remove them or check ENGINE_OPTIONS."
+        ) from exc
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    return engine
+
+
+def _connect(
+    dialect: Dialect, record: ConnectionPoolEntry, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """Open a DBAPI connection, turning every failure into the DBAPI's OperationalError.
+
+    Async drivers raise plain ``OSError``s (``ConnectionRefusedError``, DNS and
+    timeout errors) or their own exceptions when connecting; SQLAlchemy passes
+    those through unwrapped. Wrapping them gives one exception family
+    (``sqlalchemy.exc.DBAPIError``) for "the database is unavailable".
+    """
+    dbapi = dialect.loaded_dbapi
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except dbapi.Error as exc:
+        _mark(exc)
+        raise
+    except Exception as exc:
+        error = dbapi.OperationalError(f"cannot connect to the database: {exc!r}")
+        _mark(error)
+        raise error from exc
+
+
+def _mark(exc: BaseException) -> None:
+    with contextlib.suppress(AttributeError, TypeError):  # exotic exception classes
+        setattr(exc, CONNECT_FAILED, True)
