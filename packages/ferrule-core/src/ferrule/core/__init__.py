@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .params import Body, Cookie, Depends, Header, Query
     from .plugins import Plugin
     from .request import Request
-    from .responses import Response
+    from .responses import Response, error_response
     from .routing.router import MethodNotAllowedError, NotFoundError, UrlBuildError
 
 # Eager on purpose: the submodule ``cors`` would otherwise shadow the ``cors``
@@ -84,6 +84,7 @@ _LAZY: dict[str, str] = {
     "Request": ".request",
     "RequestValidationError": ".exceptions",
     "Response": ".responses",
+    "error_response": ".responses",
     "State": ".datastructures",
     "UrlBuildError": ".routing.router",
     "abort": ".exceptions",
@@ -162,6 +163,7 @@ __all__ = (
     "cors",
     "delete",
     "development",
+    "error_response",
     "get",
     "handles",
     "no_cors",

@@ -48,7 +48,9 @@ class ExceptionHandler:
 
     The most specific handler (by the exception's MRO) wins. A handler for
     ``Exception`` replaces the generic 500 answer; framework HTTP errors keep
-    their own handler unless you handle ``HTTPException`` (or a subclass).
+    their own handler unless you handle ``HTTPException`` (or a subclass). A
+    handler that re-raises the exception it was given declines it: the built-in
+    rendering (HTTP error shape, or the logged generic 500) applies.
     """
 
     def __init__(self, app: App) -> None:
@@ -122,6 +124,9 @@ class ExceptionHandlerRegistry:
                 else:
                     result = await run_sync(fn, req, exc)
             except Exception as handler_exc:
+                if handler_exc is exc:
+                    # Re-raising the exception declines it: default rendering applies.
+                    return self.default(req, exc)
                 logger.exception(
                     "Exception handler %r failed [request_id=%s]",
                     fn,
@@ -135,6 +140,10 @@ class ExceptionHandlerRegistry:
                 return result
             status = exc.status_code if isinstance(exc, HTTPException) else 200
             return Response(result, status_code=status)
+        return self.default(req, exc)
+
+    def default(self, req: Request, exc: BaseException) -> Response[Any]:
+        """The built-in rendering: the error shape for HTTP errors, else a logged 500."""
         if isinstance(exc, HTTPException):
             return error_response(
                 exc.status_code, exc.detail, exc.error_items, data=exc.data, headers=exc.headers

@@ -47,6 +47,12 @@ def import_string(target: str, *, setting: str | None = None) -> Any:
         try:
             obj = getattr(obj, part)
         except AttributeError:
+            if ":" not in target and "." not in attr_path:
+                # "package.module" names a submodule not imported yet.
+                try:
+                    return importlib.import_module(target)
+                except ModuleNotFoundError:
+                    pass
             names = sorted(n for n in dir(module) if not n.startswith("_"))
             raise ImproperlyConfiguredError(
                 f"Cannot import {target!r}{where}: module {module_name!r} has no attribute "

@@ -45,27 +45,35 @@ class HookList:
         return len(self._hooks)
 
 
-def _marker(attr: str) -> Any:
-    @overload
-    def decorator(fn: F, /) -> F: ...
-    @overload
-    def decorator(*, priority: int = 0) -> Callable[[F], F]: ...
+class _HookMarker:
+    """``@on_startup`` / ``@on_startup(priority=10)`` on ``App`` subclass methods."""
 
-    def decorator(fn: Any = None, /, *, priority: int = 0) -> Any:
+    def __init__(self, attr: str, doc: str) -> None:
+        self._attr = attr
+        self.__doc__ = doc
+
+    @overload
+    def __call__(self, fn: F, /) -> F: ...
+    @overload
+    def __call__(self, /, *, priority: int = 0) -> Callable[[F], F]: ...
+
+    def __call__(self, fn: Any = None, /, *, priority: int = 0) -> Any:
         def mark(f: F) -> F:
-            setattr(f, attr, priority)
+            setattr(f, self._attr, priority)
             return f
 
         return mark(fn) if fn is not None else mark
 
-    return decorator
 
-
-#: Mark an ``App`` subclass method to run at startup (``@on_startup`` or
-#: ``@on_startup(priority=10)``; higher priority runs first, ties in definition order).
-on_startup = _marker("__ferrule_on_startup__")
-#: Mark an ``App`` subclass method to run at shutdown (same ordering rules).
-on_shutdown = _marker("__ferrule_on_shutdown__")
+on_startup = _HookMarker(
+    "__ferrule_on_startup__",
+    "Mark an App subclass method to run at startup; higher priority runs first, "
+    "ties in definition order.",
+)
+on_shutdown = _HookMarker(
+    "__ferrule_on_shutdown__",
+    "Mark an App subclass method to run at shutdown (same ordering rules).",
+)
 
 
 def collect_marked(obj: object, attr: str) -> list[tuple[Callable[..., Any], int]]:

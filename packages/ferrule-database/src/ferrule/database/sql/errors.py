@@ -14,12 +14,11 @@ back a transaction whose connection died), so nothing is half written.
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 
-from ferrule.core.responses import error_response
+from ferrule.core import error_response
 
 from .engine import CONNECT_FAILED
 
@@ -62,21 +61,9 @@ def install_error_handlers(app: App, retry_after: int) -> None:
             return error_response(
                 503, MESSAGE, headers={"Retry-After": str(retry_after)}, request_id=req.request_id
             )
-        # Not ours to soften: the kernel's generic 500, with the same logging.
-        logger.error(
-            "Unhandled database error in %s %s [request_id=%s]",
-            req.method,
-            req.path,
-            req.request_id,
-            exc_info=exc,
-        )
-        data = None
-        if app.debug:
-            data = {
-                "exception": f"{type(exc).__qualname__}: {exc}",
-                "traceback": traceback.format_exception(exc),
-            }
-        return error_response(500, "Internal server error", data=data, request_id=req.request_id)
+        # Not ours to soften: re-raising declines, so the kernel's generic 500
+        # (logged with the request id, details only under DEBUG) applies.
+        raise exc
 
     app.add_exception_handler(sa_exc.DBAPIError, handle)
     app.add_exception_handler(sa_exc.TimeoutError, handle)

@@ -1,0 +1,69 @@
+"""Kernel API used by batteries: declining exceptions, submodule import strings."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ferrule.core import (
+    App,
+    Controller,
+    ExceptionHandler,
+    Request,
+    Response,
+    error_response,
+    get,
+    handles,
+    path,
+)
+from ferrule.core.importing import import_string
+from ferrule.core.testing import TestClient
+
+if TYPE_CHECKING:
+    import pytest
+
+
+class FlakyError(Exception):
+    def __init__(self, transient: bool) -> None:
+        super().__init__("transient" if transient else "permanent")
+        self.transient = transient
+
+
+@path("/k")
+class GapApi(Controller):
+    @get("/transient")
+    async def transient(self) -> None:
+        raise FlakyError(True)
+
+    @get("/permanent")
+    async def permanent(self) -> None:
+        raise FlakyError(False)
+
+
+class Selective(ExceptionHandler):
+    @handles(FlakyError)
+    async def flaky(self, req: Request, exc: FlakyError) -> Response[dict[str, str]]:
+        if not exc.transient:
+            raise exc  # decline: the built-in 500 applies
+        return error_response(503, "Try again", headers={"Retry-After": "1"})
+
+
+async def test_a_handler_declines_by_reraising(caplog: pytest.LogCaptureFixture) -> None:
+    app = App(controllers=[GapApi], exception_handlers=[Selective])
+    async with TestClient(app) as client:
+        transient = await client.get("/k/transient")
+        with caplog.at_level(logging.ERROR, logger="ferrule.core.errors"):
+            permanent = await client.get("/k/permanent")
+    assert transient.status_code == 503
+    assert transient.headers["retry-after"] == "1"
+    assert transient.json() == {"status": "error", "message": "Try again", "errors": []}
+    assert permanent.status_code == 500
+    body = permanent.json()
+    assert body["message"] == "Internal server error"
+    assert body["request_id"] == permanent.headers["x-request-id"]
+    assert any(r.exc_info and r.exc_info[0] is FlakyError for r in caplog.records)
+
+
+def test_import_string_of_a_submodule_without_colon() -> None:
+    module = import_string("email.mime")
+    assert module.__name__ == "email.mime"
