@@ -72,6 +72,25 @@ def with_audit() -> App:
 
 def broken_config() -> App:
     return App({"PORT": "not-a-port"})
+
+
+def bad_logging() -> App:
+    return App({"LOG_LEVEL": "LOUD", "PLUGINS": ["payments-not-installed"]})
+
+
+class Cart:
+    pass
+
+
+def bad_route() -> App:
+    from ferrule.core import Controller, get, path
+
+    @path("/c")
+    class Carts(Controller):
+        @get("/")
+        async def one(self, cart: Cart) -> None: ...
+
+    return App(controllers=[Carts])
 """
 
 
@@ -258,7 +277,16 @@ def test_run_with_granian(project: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     fake = types.ModuleType("granian")
     fake.Granian = FakeGranian  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "granian", fake)
-    result = invoke("run", "toolsapp:Application", "--server", "granian", "--workers", "2")
+    result = invoke(
+        "run",
+        "toolsapp:Application",
+        "--server",
+        "granian",
+        "--workers",
+        "2",
+        "--timeout-graceful-shutdown",
+        "9",
+    )
     assert result.exit_code == 0
     assert created == [
         {
@@ -270,6 +298,8 @@ def test_run_with_granian(project: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             "reload": False,
             "factory": True,
             "log_level": "info",
+            "log_access": False,
+            "workers_kill_timeout": 9,
             "served": True,
         }
     ]
@@ -360,3 +390,28 @@ def test_new_with_database_adds_the_extension(tmp_path: Path) -> None:
     )
     assert 'EXTENSIONS: list[str] = ["app.extensions:db"]' in (root / "app/configs.py").read_text()
     assert "SqlDatabase(" in (root / "app/extensions.py").read_text()
+
+
+def test_check_reports_logging_and_plugin_errors(project: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "toolsapp:bad_logging"])
+    assert result.exit_code == 1
+    ids = [line.split()[0] for line in result.output.splitlines() if line.startswith("core.")]
+    assert ids == ["core.E003", "core.E004"]
+    assert "pip install 'ferrule-core[payments-not-installed]'" in result.output
+    assert "unknown log level 'LOUD'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["routes", "toolsapp:bad_route"], "Cannot tell where parameter 'cart'"),
+        (["shell", "toolsapp:bad_logging", "-c", "print(1)"], "unknown log level 'LOUD'"),
+    ],
+)
+def test_startup_errors_are_one_error_line(project: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("Error: ")
+    assert message in result.output
+    assert "Traceback" not in result.output

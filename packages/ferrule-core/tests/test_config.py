@@ -129,3 +129,15 @@ def test_config_errors_are_value_errors() -> None:
 def test_unsupported_config_source_is_refused() -> None:
     with pytest.raises(ImproperlyConfiguredError, match="App config must be a BaseConfig"):
         App(config="settings.py")  # type: ignore[arg-type]
+
+
+def test_env_error_without_a_config_class_names_base_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ferrule.core import App, ImproperlyConfiguredError
+
+    monkeypatch.setenv("PORT", "abc")
+    with pytest.raises(ImproperlyConfiguredError) as exc:
+        App()
+    assert "Invalid configuration in BaseConfig (from the environment)" in str(exc.value)
+    assert "PORT" in str(exc.value)

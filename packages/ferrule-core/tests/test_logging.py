@@ -229,3 +229,15 @@ def test_filtered_access_log_costs_one_call(tmp_path: Path) -> None:
     on = _calls_per_request(app_with(tmp_path))
     assert filtered - off <= 1
     assert on > filtered + 10  # formatting and writing a line really happens when enabled
+
+
+async def test_sink_attached_to_a_named_logger(tmp_path: Path) -> None:
+    app = app_with(
+        tmp_path,
+        LOGGERS=["logging_sinks.sinks:FileLogger"],
+        FILE_LOGGER={"SINK": "only.log", "LOGGER": "tests.logging", "FORMAT": "%(message)s"},
+    )
+    async with TestClient(app) as client:
+        await client.get("/work")
+    lines = (tmp_path / "only.log").read_text().splitlines()
+    assert lines == ["working PERFORMANCE 12ms", "just info"]  # no access line, no httpx

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .exceptions import FerruleError
+from .exceptions import FerruleError, PluginError
+from .logging import build_log_handlers
+from .plugins import load_plugin
 
 if TYPE_CHECKING:
     from .app import App
@@ -48,6 +50,20 @@ def _core_checks(app: App, deploy: bool) -> list[CheckMessage]:
         found.append(
             CheckMessage(
                 "core.E002", "ERROR", f"Routes failed to compile: {exc}", "Fix the handler."
+            )
+        )
+    for name in cfg.PLUGINS:
+        try:
+            load_plugin(name)
+        except PluginError as exc:
+            found.append(CheckMessage("core.E003", "ERROR", str(exc), "Install or enable it."))
+    try:
+        for _, handler in build_log_handlers(app):
+            handler.close()
+    except FerruleError as exc:
+        found.append(
+            CheckMessage(
+                "core.E004", "ERROR", f"Logging configuration: {exc}", "Fix LOG_*/LOGGERS."
             )
         )
     if cfg.CORS_ENABLED and not cfg.CORS_ALLOW_ORIGINS:

@@ -134,6 +134,8 @@ def load_config(
 
 
 def _name_of(source: object) -> str:
+    if source is None:
+        return "BaseConfig (from the environment)"
     if isinstance(source, type):
         return source.__name__
     if isinstance(source, Mapping):

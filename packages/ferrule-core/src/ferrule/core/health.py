@@ -57,5 +57,7 @@ def install_health_routes(app: App) -> None:
         headers = None if ready else {"Retry-After": "5"}
         return Response(body, status_code=200 if ready else 503, headers=headers)
 
+    livez.__qualname__ = "Health.livez"
+    readyz.__qualname__ = "Health.readyz"
     app.add_route(cfg.LIVEZ_URL, livez, name="Health.livez", open_api_spec=False)
     app.add_route(cfg.READYZ_URL, readyz, name="Health.readyz", open_api_spec=False)

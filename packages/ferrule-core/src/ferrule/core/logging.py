@@ -255,35 +255,69 @@ def _default_handler(app: App) -> logging.Handler:
     return handler
 
 
-def configure_logging(app: App) -> None:
-    """Install the app's sinks on the root logger, replacing earlier Ferrule sinks.
+def build_log_handlers(app: App) -> list[tuple[str, logging.Handler]]:
+    """Validate the logging config and build ``(logger name, handler)`` pairs.
 
-    Handlers installed by others (pytest's caplog, your own) are kept. uvicorn's
-    loggers are routed through the same sinks.
+    ``""`` is the root logger. Nothing is installed; ``ferrule check`` uses this
+    to report a bad logging config without touching the process's logging.
     """
     settings: dict[str, Any] = dict(app.config.get("DEFAULT_LOGGER") or {})
     level = _level(settings.get("LEVEL", app.config.LOG_LEVEL), "LOG_LEVEL")
     console = _default_handler(app)
     console.setLevel(level)
-    handlers = [console]
-    for target in app.config.LOGGERS:
-        cls = import_string(target, setting="LOGGERS")
-        if not (isinstance(cls, type) and issubclass(cls, LoggerBase)):
-            raise ImproperlyConfiguredError(
-                f"{target!r} in LOGGERS is not a LoggerBase subclass "
-                "(from ferrule.core.logging import LoggerBase)."
-            )
-        handlers.append(cls(app).build())
+    pairs: list[tuple[str, logging.Handler]] = [("", console)]
+    try:
+        for target in app.config.LOGGERS:
+            cls = import_string(target, setting="LOGGERS")
+            if not (isinstance(cls, type) and issubclass(cls, LoggerBase)):
+                raise ImproperlyConfiguredError(
+                    f"{target!r} in LOGGERS is not a LoggerBase subclass "
+                    "(from ferrule.core.logging import LoggerBase)."
+                )
+            sink = cls(app)
+            pairs.append((str(sink.get_conf_value("LOGGER", "") or ""), sink.build()))
+    except BaseException:
+        for _, handler in pairs:
+            handler.close()
+        raise
+    return pairs
+
+
+def _remove_ferrule_handlers() -> None:
+    loggers = [logging.getLogger()]
+    loggers += [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for lg in loggers:
+        for old in [h for h in lg.handlers if getattr(h, _MARK, False)]:
+            lg.removeHandler(old)
+            old.close()
+
+
+def configure_logging(app: App) -> None:
+    """Install the app's sinks, replacing earlier Ferrule sinks.
+
+    Sinks go on the root logger, or on the logger named by a sink's ``LOGGER``
+    key. Handlers installed by others (pytest's caplog, your own) are kept.
+    uvicorn's loggers are routed through the same sinks.
+    """
+    pairs = build_log_handlers(app)
+    _remove_ferrule_handlers()
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
-        root.removeHandler(old)
-        old.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(min(h.level or level for h in handlers))
+    console_level = pairs[0][1].level
+    root_levels = [console_level]
+    for name, handler in pairs:
+        logging.getLogger(name or None).addHandler(handler)
+        if name:
+            target = logging.getLogger(name)
+            if target.level == logging.NOTSET or target.level > handler.level:
+                target.setLevel(handler.level or console_level)
+        else:
+            root_levels.append(handler.level or console_level)
+    root.setLevel(min(root_levels))
     for name in _UVICORN:
         uv = logging.getLogger(name)
         uv.handlers.clear()
         uv.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # ferrule.access replaces it
-    app.log_handlers = handlers
+    app.log_handlers = [handler for _, handler in pairs]

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..exceptions import FerruleError
 from ..plugins import discover_plugins
 from .loader import AppTarget, load_app, resolve_target
 from .new import new
@@ -67,6 +68,13 @@ class FerruleGroup(click.Group):
                     if isinstance(cmd, click.Command) and cmd.name:
                         commands.setdefault(cmd.name, cmd)
         return commands
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FerruleError as exc:
+            # Startup and configuration errors are one "Error:" line, not a traceback.
+            raise click.ClickException(str(exc)) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugins(ctx)})
@@ -136,7 +144,9 @@ def run(
     bind_port = cfg.PORT if port is None else port
     level = (log_level or cfg.LOG_LEVEL).lower()
     if server == "granian":
-        _run_granian(target, bind_host, bind_port, reload, workers, level)
+        _run_granian(
+            target, bind_host, bind_port, reload, workers, level, timeout_graceful_shutdown
+        )
         return
     import uvicorn
 
@@ -160,7 +170,13 @@ def run(
 
 
 def _run_granian(
-    target: AppTarget, host: str, port: int, reload: bool, workers: int, level: str
+    target: AppTarget,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int,
+    level: str,
+    graceful: int | None,
 ) -> None:
     try:
         from granian import Granian  # type: ignore[import-not-found, unused-ignore]
@@ -168,16 +184,19 @@ def _run_granian(
         raise click.ClickException(
             "--server granian needs the granian package: pip install granian"
         ) from None
-    server = Granian(
-        target.import_string,
-        address=host,
-        port=port,
-        interface="asgi",
-        workers=workers,
-        reload=reload,
-        factory=target.factory,
-        log_level=level,
-    )
+    options: dict[str, Any] = {
+        "address": host,
+        "port": port,
+        "interface": "asgi",
+        "workers": workers,
+        "reload": reload,
+        "factory": target.factory,
+        "log_level": level,
+        "log_access": False,  # the app logs access itself (ferrule.access)
+    }
+    if graceful is not None:
+        options["workers_kill_timeout"] = graceful
+    server = Granian(target.import_string, **options)
     server.serve()
 
 
@@ -269,12 +288,16 @@ def shell(app_arg: str | None, app_path: str | None, code: str | None) -> None:
 
     instance = _target(app_path, app_arg).instantiate()
     loop = asyncio.new_event_loop()
-    loop.run_until_complete(instance.startup())
     namespace: dict[str, Any] = {
         "app": instance,
         "config": instance.config,
         "run": loop.run_until_complete,
     }
+    try:
+        loop.run_until_complete(instance.startup())
+    except BaseException:
+        loop.close()
+        raise
     try:
         if code is not None:
             exec(compile(code, "<ferrule shell -c>", "exec"), namespace)
