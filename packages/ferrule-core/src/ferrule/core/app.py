@@ -7,39 +7,33 @@ import itertools
 import logging
 import os
 import re
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic_core import to_json
-
+from ._kernel import HttpKernel
 from .binding import compile_dependant
 from .config import BaseConfig, load_config
 from .controller import Controller
 from .cors import CorsPolicy, policy_from_config
 from .datastructures import State
 from .exception_handlers import ExceptionHandlerRegistry
-from .exceptions import FerruleError, HTTPException, ImproperlyConfiguredError
+from .exceptions import FerruleError, ImproperlyConfiguredError
 from .extensions import Extension
 from .health import install_health_routes
 from .hosts import HostValidator
 from .importing import import_string
 from .lifespan import HookList, collect_marked
-from .logging import configure_logging, request_id_var
+from .logging import configure_logging
 from .plugins import load_plugin
-from .request import ClientDisconnectError, Request
-from .responses import Response, error_response
 from .routing.compiler import compile_controller, compile_function
-from .routing.router import MethodNotAllowedError, Router
+from .routing.router import Router
 from .services import ServiceRegistry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
-    from pydantic import TypeAdapter
-
     from .binding import Dependant
     from .routing.route import Route
-    from .types import ASGIApp, Message, Receive, Scope, Send
+    from .types import ASGIApp, Receive, Send
 
 __all__ = ("App",)
 
@@ -53,7 +47,7 @@ _RID_PREFIX = os.urandom(4).hex()
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
-class App:
+class App(HttpKernel):
     """A Ferrule application: an ASGI 3 callable.
 
     Args:
@@ -98,6 +92,7 @@ class App:
         ] = []
         self._extension_list: list[Extension] = []
         self._middleware: list[Any] = []
+        self._mounts: list[tuple[str, ASGIApp]] = []
         self._startup_hooks = HookList()
         self._shutdown_hooks = HookList()
         self._errors = ExceptionHandlerRegistry(self)
@@ -246,6 +241,25 @@ class App:
     def add_exception_handler(self, exc_type: type[BaseException], fn: Callable[..., Any]) -> None:
         """Handle ``exc_type`` with ``fn(req, exc) -> Response``."""
         self._errors.add(exc_type, fn)
+
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI app under ``prefix`` (``app.mount("/legacy", other)``).
+
+        The mounted app sees the full ``path`` and ``root_path`` extended by the
+        prefix (the ASGI convention Starlette and Ferrule strip themselves).
+        Lifespan events are not forwarded: start what the mounted app needs in a
+        startup hook.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ImproperlyConfiguredError(
+                f"Mount prefix {prefix!r} must start with '/' and not end with '/' "
+                "(e.g. '/legacy')."
+            )
+        if not callable(app):
+            raise ImproperlyConfiguredError(f"Mounted app {app!r} is not an ASGI callable.")
+        self._check_open("mount an app")
+        self._mounts.append((prefix, app))
+        self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
 
     def add_readiness_check(self, name: str, check: Callable[[], Any]) -> None:
         """Make ``/readyz`` await ``check()``; it fails the probe by raising or returning False."""
@@ -430,231 +444,5 @@ class App:
 
     # -- ASGI --------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        entry = self._entry
-        if entry is None:
-            self._freeze()
-            entry = self._entry
-            assert entry is not None
-        await entry(scope, receive, send)
-
-    async def _core(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
-        elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
-
-    def _request_id(self, incoming: bytes | None) -> str:
-        if incoming is not None and _RID_OK.match(incoming):
-            return incoming.decode("ascii")
-        return f"{_RID_PREFIX}{next(self._rid_counter):08x}"
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        req = Request(scope, receive, self)
-        rid = req.request_id = self._request_id(req._rid_in)
-        token = request_id_var.set(rid)
-        access = self._access_log and _access_logger.isEnabledFor(logging.INFO)
-        start = perf_counter() if access else 0.0
-        try:
-            await self._dispatch(req, send)
-        finally:
-            request_id_var.reset(token)
-            if access:
-                _access_logger.info(
-                    '%s "%s %s" %d %.2fms',
-                    req.client[0] if req.client else "-",
-                    req.method,
-                    req.path,
-                    req._status,
-                    (perf_counter() - start) * 1000,
-                    extra={"request_id": rid},
-                )
-
-    async def _dispatch(self, req: Request, send: Send) -> None:
-        host_ok, router = self._host_ok, self._router
-        assert host_ok is not None
-        assert router is not None
-        route: Route | None = None
-        try:
-            if not host_ok(req._host):
-                host = req._host.decode("latin-1") if req._host else None
-                raise HTTPException(400, f"Invalid Host header {host!r}")
-            if req._origin is not None and req.method == "OPTIONS":
-                preflight = self._preflight(req, router)
-                if preflight is not None:
-                    await self._send(req, preflight, send, None)
-                    return
-            route, args = router.match(req.path, req.method, req.query_string)
-            req.route = route
-            req.route_parameters = args
-            if req._origin is not None and route.cors is not None:
-                req._cors = route.cors.headers_for(req._origin)
-            result = await route.handle(req)
-        except ClientDisconnectError:
-            return
-        except MethodNotAllowedError as exc:
-            self._error_cors(req, route)
-            if req.method == "OPTIONS":
-                response: Response[Any] = Response(
-                    status_code=204, headers={"Allow": ", ".join(exc.allowed)}
-                )
-            else:
-                response = await self._errors.render(req, exc)
-            await self._send(req, response, send, None)
-            return
-        except Exception as exc:
-            self._error_cors(req, route)
-            response = await self._errors.render(req, exc)
-            await self._send(req, response, send, None)
-            if self.propagate_exceptions and self._unhandled(exc):
-                raise
-            return
-
-        # Fast paths: plain dict/list/str results skip the Response object.
-        if route.plain_result:
-            rtype = type(result)
-            if rtype is dict or rtype is list:
-                await self._send_json(req, route.status_code, result, send)
-                return
-            if rtype is str:
-                await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
-                return
-        response = route.to_response(req, result)
-        if route.produces is not None and response.media_type is None:
-            response.media_type = route.produces
-        try:
-            await self._send(req, response, send, route.response_adapter)
-        except _RenderError as exc:
-            response = await self._errors.render(req, exc.__cause__ or exc)
-            await self._send(req, response, send, None)
-
-    def _unhandled(self, exc: BaseException) -> bool:
-        return not isinstance(exc, HTTPException) and self._errors.lookup(type(exc)) is None
-
-    def _error_cors(self, req: Request, route: Route | None) -> None:
-        """Error responses carry CORS headers too, so browsers can read them."""
-        if req._origin is not None and req._cors is None:
-            policy = route.cors if route is not None else self._cors
-            if policy is not None:
-                req._cors = policy.headers_for(req._origin)
-
-    def _preflight(self, req: Request, router: Router) -> Response[Any] | None:
-        """Answer a CORS preflight, or None when this OPTIONS is not one."""
-        requested = req.headers.get("access-control-request-method")
-        if requested is None:
-            return None
-        try:
-            route, _ = router.match(req.path, requested.upper())
-            policy, routed = route.cors, True
-        except MethodNotAllowedError:
-            policy, routed = self._cors, False
-        except HTTPException:
-            return None
-        if policy is None or req._origin is None:
-            return None
-        status, headers = policy.preflight(
-            req._origin, requested, req.headers.get("access-control-request-headers", "")
-        )
-        if status == 204 and routed:
-            req._cors = headers
-            return Response(status_code=204)
-        req._cors = [(b"vary", b"Origin")]
-        return error_response(
-            403, f"CORS preflight refused for origin {req._origin.decode('latin-1')!r}"
-        )
-
-    async def _send_json(self, req: Request, status: int, data: Any, send: Send) -> None:
-        try:
-            body = to_json(data)
-        except Exception as exc:
-            response = await self._errors.render(req, exc)
-            await self._send(req, response, send, None)
-            return
-        await self._send_plain(req, status, _JSON_CT, body, send)
-
-    async def _send_plain(
-        self, req: Request, status: int, ctype: tuple[bytes, bytes], body: bytes, send: Send
-    ) -> None:
-        rid_key = self._rid_key
-        if rid_key is None:
-            headers = [ctype, (b"content-length", b"%d" % len(body))]
-        else:
-            headers = [
-                ctype,
-                (b"content-length", b"%d" % len(body)),
-                (rid_key, req.request_id.encode()),
-            ]
-        if req._cors is not None:
-            headers.extend(req._cors)
-        req._status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
-
-    async def _send(
-        self,
-        req: Request,
-        response: Response[Any],
-        send: Send,
-        adapter: TypeAdapter[Any] | None,
-    ) -> None:
-        try:
-            body, ctype = response.render(adapter if response.kind == "json" else None)
-        except Exception as exc:
-            if adapter is None:
-                raise
-            raise _RenderError() from exc
-        status = response.status_code
-        headers = response.raw_headers(req.scope.get("scheme") == "https")
-        if ctype is not None and (
-            response._headers is None or "content-type" not in response._headers
-        ):
-            headers.append((b"content-type", ctype))
-        if status in _NO_BODY_STATUS:
-            body = b""
-        else:
-            headers.append((b"content-length", b"%d" % len(body)))
-        if self._rid_key is not None:
-            headers.append((self._rid_key, req.request_id.encode()))
-        if req._cors is not None:
-            headers.extend(req._cors)
-        req._status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
-
-    def _guard(self, inner: ASGIApp) -> ASGIApp:
-        """Route exceptions escaping middleware to the exception handlers."""
-
-        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await inner(scope, receive, send)
-                return
-            started = False
-
-            async def tracking_send(message: Message) -> None:
-                nonlocal started
-                if message["type"] == "http.response.start":
-                    started = True
-                await send(message)
-
-            try:
-                await inner(scope, receive, tracking_send)
-            except Exception as exc:
-                if started:
-                    logger.exception("Exception after the response started")
-                    return
-                req = Request(scope, receive, self)
-                req.request_id = self._request_id(req._rid_in)
-                response = await self._errors.render(req, exc)
-                await self._send(req, response, send, None)
-
-        return guarded
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.APP_NAME!r}>"
-
-
-class _RenderError(Exception):
-    """The response body failed validation against the route's response model."""

@@ -17,6 +17,7 @@ __all__ = (
     "delete",
     "development",
     "get",
+    "guard",
     "patch",
     "path",
     "post",
@@ -199,6 +200,43 @@ def produces(media_type: str) -> Callable[[F], F]:
         return fn
 
     return decorator
+
+
+def guard(*checks: Callable[..., Any]) -> Callable[[F], F]:
+    """Run ``checks`` before the handler (or every handler of a controller class).
+
+    A check receives the request; it rejects by raising (``abort(...)``, an
+    ``HTTPException``) or by returning a ``Response``, which is sent instead. Class
+    guards run before method guards, in the order written.
+
+    Example:
+        >>> async def api_key_required(req: Request) -> None:
+        ...     if req.headers.get("x-api-key") != "secret":
+        ...         abort("Invalid API key", status_code=401)
+    """
+    for check in checks:
+        if not callable(check):
+            raise TypeError(f"@guard takes callables, got {check!r}")
+
+    def decorator(obj: F) -> F:
+        if isinstance(obj, type):
+            existing = tuple(obj.__dict__.get("__ferrule_guards__", ()))
+            obj.__ferrule_guards__ = (*existing, *checks)  # type: ignore[attr-defined]
+        else:
+            current = tuple(get_meta(obj).get("guards", ()))
+            # Decorators apply bottom-up: keep the order in which they are written.
+            set_meta(obj, "guards", (*checks, *current))
+        return obj
+
+    return decorator
+
+
+def class_guards(cls: type) -> tuple[Callable[..., Any], ...]:
+    """Guards declared with ``@guard`` on ``cls`` and its bases, base first."""
+    found: list[Callable[..., Any]] = []
+    for klass in reversed(cls.__mro__):
+        found.extend(klass.__dict__.get("__ferrule_guards__", ()))
+    return tuple(found)
 
 
 def before_request(fn: F) -> F:

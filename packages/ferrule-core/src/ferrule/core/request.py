@@ -78,7 +78,12 @@ class Request:
         self._receive = receive
         self.app = app
         self.method: str = scope.get("method", "GET")
-        self.path: str = scope["path"]
+        path: str = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            # Mounted under a prefix (or served with --root-path): route on the rest.
+            path = path[len(root) :] or "/"
+        self.path = path
         self.route_parameters: dict[str, Any] = {}
         self.route: Any = None
         self.request_id: str = ""

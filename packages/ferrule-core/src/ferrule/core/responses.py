@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic_core import to_json
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing import Self
 
     from pydantic import TypeAdapter
+
+    from .request import Request
+    from .types import Send
 
 __all__ = ("Response", "error_response")
 
@@ -46,6 +49,13 @@ class Response(Generic[T]):
     """
 
     __slots__ = ("_content", "_cookies", "_headers", "_kind", "media_type", "status_code")
+
+    #: Subclasses that produce their body incrementally set this and implement
+    #: :meth:`stream` (streaming, SSE, files).
+    streaming: ClassVar[bool] = False
+    #: Subclasses that need async work before rendering (templates) set this and
+    #: implement :meth:`prepare`.
+    needs_prepare: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -181,6 +191,23 @@ class Response(Generic[T]):
         )
 
     # -- rendering (used by the kernel) -----------------------------------------
+
+    async def prepare(self, req: Request) -> None:
+        """Do async work before :meth:`render` (only called when ``needs_prepare``)."""
+
+    async def stream(
+        self, req: Request, send: Send, status: int, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Send start and body messages yourself (only called when ``streaming``).
+
+        ``headers`` already holds the request id, CORS and cookie headers.
+        """
+        body, ctype = self.render()
+        if ctype is not None:
+            headers.append((b"content-type", ctype))
+        headers.append((b"content-length", b"%d" % len(body)))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
     def render(self, adapter: TypeAdapter[Any] | None = None) -> tuple[bytes, bytes | None]:
         """Return ``(body, content-type)`` for the current content."""

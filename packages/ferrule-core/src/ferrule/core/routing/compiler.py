@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin, is_typed
 from pydantic import BaseModel, TypeAdapter
 
 from ..binding import compile_dependant, resolve_hints
-from ..controller import Controller, get_meta, route_specs
+from ..controller import Controller, class_guards, get_meta, route_specs
 from ..exceptions import ImproperlyConfiguredError
 from ..responses import Response
 from .route import Hook, Route
@@ -76,6 +76,14 @@ def _hook(fn: Callable[..., Any], kind: str) -> Hook:
     return Hook(fn, inspect.iscoroutinefunction(fn), takes_request)
 
 
+def _guard_hook(check: Callable[..., Any]) -> Hook:
+    call = getattr(type(check), "__call__", None)  # noqa: B004
+    is_async = inspect.iscoroutinefunction(check) or (
+        not inspect.isroutine(check) and inspect.iscoroutinefunction(call)
+    )
+    return Hook(check, is_async, True)
+
+
 def _members(cls: type) -> list[tuple[str, Any]]:
     """Class attributes in definition order, base classes first, overrides replacing."""
     members: dict[str, Any] = {}
@@ -113,6 +121,9 @@ def compile_controller(app: App, controller: Controller) -> list[Route]:
         if meta.get("development") and not debug:
             continue
         handler = getattr(controller, name)
+        guards = tuple(
+            _guard_hook(check) for check in (*class_guards(cls), *meta.get("guards", ()))
+        )
         hints = resolve_hints(handler)
         model = response_model_of(handler, hints)
         try:
@@ -145,6 +156,7 @@ def compile_controller(app: App, controller: Controller) -> list[Route]:
                     status_code=spec.status_code or 200,
                     before=tuple(before),
                     after=tuple(after),
+                    guards=guards,
                     tags=tuple(dict.fromkeys((*cmeta.tags, *spec.tags))),
                 )
             )
@@ -168,6 +180,7 @@ def compile_function(
     hints = resolve_hints(fn)
     model = response_model_of(fn, hints)
     endpoint: str = name or getattr(fn, "__name__", None) or repr(fn)
+    all_meta = {**get_meta(fn), **(meta or {})}
     return Route(
         app=app,
         endpoint=endpoint,
@@ -176,7 +189,8 @@ def compile_function(
         handler=fn,
         dependant=compile_dependant(fn, app=app, path_params=rule_arguments(rule), name=endpoint),
         is_async=inspect.iscoroutinefunction(fn),
-        meta={**get_meta(fn), **(meta or {})},
+        meta=all_meta,
+        guards=tuple(_guard_hook(check) for check in all_meta.get("guards", ())),
         response_model=model,
         response_adapter=TypeAdapter(model) if model is not None else None,
         status_code=status_code,

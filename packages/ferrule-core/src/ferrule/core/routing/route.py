@@ -53,6 +53,7 @@ class Route:
         "cors",
         "dependant",
         "endpoint",
+        "guards",
         "handler",
         "is_async",
         "meta",
@@ -87,6 +88,7 @@ class Route:
         before: tuple[Hook, ...] = (),
         after: tuple[Hook, ...] = (),
         tags: tuple[str, ...] = (),
+        guards: tuple[Hook, ...] = (),
     ) -> None:
         self.app = app
         self.endpoint = endpoint
@@ -103,6 +105,7 @@ class Route:
         self.response_model = response_model
         self.response_adapter = response_adapter
         self.status_code = status_code
+        self.guards = guards
         self.before = before
         self.after = after
         self.tags = tags
@@ -126,6 +129,10 @@ class Route:
                     f"Unsupported media type {ctype or '(none)'!r}: "
                     f"this endpoint consumes {self.consumes!r}.",
                 )
+        for check in self.guards:
+            rejected = await check(req)
+            if isinstance(rejected, Response):
+                return rejected
         for hook in self.before:
             early = await hook(req)
             if isinstance(early, Response):
