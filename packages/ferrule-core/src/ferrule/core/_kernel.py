@@ -58,6 +58,7 @@ class HttpKernel:
         _rid_key: bytes | None
         _rid_counter: itertools.count[int]
         _access_log: bool
+        _max_body: int
         _mounts: list[tuple[str, ASGIApp]]
 
         def _freeze(self) -> None: ...
@@ -103,7 +104,7 @@ class HttpKernel:
     def _request_id(self, incoming: bytes | None) -> str:
         if incoming is not None and _RID_OK.match(incoming):
             return incoming.decode("ascii")
-        return f"{_RID_PREFIX}{next(self._rid_counter):08x}"
+        return _RID_PREFIX + format(next(self._rid_counter), "08x")
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)  # type: ignore[arg-type]  # self is the App
@@ -140,7 +141,7 @@ class HttpKernel:
                 if preflight is not None:
                     await self._send(req, preflight, send, None)
                     return
-            route, args = router.match(req.path, req.method, req.query_string)
+            route, args = router.match(req.path, req.method, req.scope.get("query_string", b""))
             req.route = route
             req.route_parameters = args
             if req._origin is not None and route.cors is not None:
@@ -175,9 +176,33 @@ class HttpKernel:
             if rtype is str:
                 await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
                 return
+        serializer = route.model_serializer
+        if serializer is not None and type(result) is route.response_model:
+            await self._send_plain(
+                req, route.status_code, _JSON_CT, serializer.to_json(result), send
+            )
+            return
         response = route.to_response(req, result)
         if route.produces is not None and response.media_type is None:
             response.media_type = route.produces
+        if (
+            response._headers is None
+            and response._cookies is None
+            and response.media_type is None
+            and response.kind == "json"
+            and not response.streaming
+            and not response.needs_prepare
+            and response.status_code not in _NO_BODY_STATUS
+        ):
+            # A plain JSON Response (e.g. -> Response[Model]): the short send path.
+            try:
+                body, _ = response.render(route.response_adapter)
+            except Exception as exc:
+                response = await self._errors.render(req, exc)
+                await self._send(req, response, send, None)
+                return
+            await self._send_plain(req, response.status_code, _JSON_CT, body, send)
+            return
         try:
             await self._send(req, response, send, route.response_adapter)
         except _RenderError as exc:

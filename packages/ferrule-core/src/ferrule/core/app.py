@@ -108,6 +108,7 @@ class App(HttpKernel):
         self._started = False
         self._rid_counter = itertools.count(1)
         self._access_log = self.config.ACCESS_LOG
+        self._max_body = self.config.MAX_BODY_SIZE
         rid = self.config.REQUEST_ID_HEADER
         self._rid_key: bytes | None = rid.lower().encode("latin-1") if rid else None
 

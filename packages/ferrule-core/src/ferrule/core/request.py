@@ -61,6 +61,7 @@ class Request:
         "_receive",
         "_response",
         "_rid_in",
+        "_state",
         "_status",
         "_stream_consumed",
         "app",
@@ -70,7 +71,6 @@ class Request:
         "route",
         "route_parameters",
         "scope",
-        "state",
     )
 
     def __init__(self, scope: Scope, receive: Receive, app: App) -> None:
@@ -87,7 +87,7 @@ class Request:
         self.route_parameters: dict[str, Any] = {}
         self.route: Any = None
         self.request_id: str = ""
-        self.state = State()
+        self._state: State | None = None
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
@@ -95,29 +95,31 @@ class Request:
         self._json: Any = _UNSET
         self._response: Response[Any] | None = None
         self._stream_consumed = False
-        # One pass over the raw headers for what the kernel always needs.
-        host = ctype = clen = rid_in = origin = None
-        rid_key = app._rid_key
-        for name, value in scope["headers"]:
-            if name == b"host":
-                # A repeated Host is ambiguous (RFC 9112 3.2): make it fail validation.
-                host = value if host is None else b"/duplicate"
-            elif name == b"content-type":
-                ctype = value
-            elif name == b"content-length":
-                clen = value
-            elif name == b"origin":
-                origin = value
-            elif name == rid_key:
-                rid_in = value
+        # What the kernel always needs from the headers, read with one dict built
+        # in C. Repeated names (only possible when the sizes differ) take the
+        # careful path: a repeated Host is ambiguous (RFC 9112 3.2) and must fail.
+        raw = scope["headers"]
+        index = dict(raw)
+        host = index.get(b"host")
+        if len(index) != len(raw) and sum(1 for name, _ in raw if name == b"host") > 1:
+            host = b"/duplicate"
         self._host: bytes | None = host
-        self._ctype: bytes | None = ctype
-        self._clen: bytes | None = clen
-        self._rid_in: bytes | None = rid_in
-        self._origin: bytes | None = origin
+        self._ctype: bytes | None = index.get(b"content-type")
+        self._clen: bytes | None = index.get(b"content-length")
+        rid_key = app._rid_key
+        self._rid_in: bytes | None = index.get(rid_key) if rid_key is not None else None
+        self._origin: bytes | None = index.get(b"origin")
         # CORS headers the kernel adds to the response (set when allowed).
         self._cors: list[tuple[bytes, bytes]] | None = None
         self._status = 0
+
+    @property
+    def state(self) -> State:
+        """Per-request attribute bag for middleware, guards and hooks."""
+        s = self._state
+        if s is None:
+            s = self._state = State()
+        return s
 
     @property
     def headers(self) -> Headers:
@@ -164,6 +166,8 @@ class Request:
         raw = self._ctype
         if raw is None:
             return ""
+        if raw == b"application/json":
+            return "application/json"
         return raw.decode("latin-1").partition(";")[0].strip().lower()
 
     @property
@@ -178,7 +182,7 @@ class Request:
     res = response
 
     def _check_declared_length(self) -> int:
-        limit: int = self.app.config.MAX_BODY_SIZE
+        limit: int = self.app._max_body
         declared = self._clen
         if declared is not None:
             try:
@@ -224,7 +228,11 @@ class Request:
         self._stream_consumed = True
         limit = self._check_declared_length()
         # Not built on stream(): an async generator per request costs measurably.
-        chunk, more = await self._next_chunk()
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnectError()
+        chunk: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
         if not more:
             if len(chunk) > limit:
                 raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")

@@ -214,8 +214,14 @@ class Response(Generic[T]):
         kind = self._kind
         if kind == "json":
             if adapter is not None:
-                value = adapter.validate_python(self._content, from_attributes=True)
-                body = adapter.dump_json(value)
+                content = self._content
+                model = _model_of(adapter)
+                if model is not None and type(content) is model:
+                    # Already validated as exactly this model: serialize only.
+                    body = model.__pydantic_serializer__.to_json(content)
+                else:
+                    value = adapter.validate_python(content, from_attributes=True)
+                    body = adapter.dump_json(value)
             else:
                 body = to_json(self._content)
             ctype = _JSON
@@ -246,6 +252,23 @@ class Response(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {self._kind}>"
+
+
+def _model_of(adapter: TypeAdapter[Any]) -> Any:
+    """The pydantic model class an adapter validates, or None (cached on it)."""
+    try:
+        return adapter._ferrule_model  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    from pydantic import BaseModel
+
+    target = getattr(adapter, "_type", None)
+    model = target if isinstance(target, type) and issubclass(target, BaseModel) else None
+    try:
+        adapter._ferrule_model = model  # type: ignore[attr-defined]
+    except AttributeError:
+        return model
+    return model
 
 
 def _format_cookie(c: dict[str, Any], https: bool) -> str:

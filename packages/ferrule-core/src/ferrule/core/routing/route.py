@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from .._concurrency import run_sync
 from ..di import RequestContext, solve
 from ..exceptions import HTTPException
@@ -58,6 +60,7 @@ class Route:
         "is_async",
         "meta",
         "methods",
+        "model_serializer",
         "plain_result",
         "produces",
         "response_adapter",
@@ -113,6 +116,15 @@ class Route:
         self.cors: CorsPolicy | None = None
         # dict/list/str results can be sent without a Response object.
         self.plain_result = response_adapter is None and self.produces is None and not after
+        # So can an instance of exactly the declared model: serialize straight to bytes.
+        self.model_serializer: Any = None
+        if (
+            isinstance(response_model, type)
+            and issubclass(response_model, BaseModel)
+            and self.produces is None
+            and not after
+        ):
+            self.model_serializer = response_model.__pydantic_serializer__
 
     @property
     def handler_name(self) -> str:

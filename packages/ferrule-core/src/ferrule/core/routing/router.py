@@ -81,7 +81,9 @@ class Router:
                     slot.setdefault("HEAD", route)
         self.dynamic = _dynamic_buckets(routes)
 
-    def match(self, path: str, method: str, query: str = "") -> tuple[Route, dict[str, Any]]:
+    def match(
+        self, path: str, method: str, query: bytes | str = b""
+    ) -> tuple[Route, dict[str, Any]]:
         """Return ``(route, arguments)`` or raise the 404/405/308 error."""
         slot = self.static.get(path)
         if slot is not None:
@@ -92,7 +94,8 @@ class Router:
         if fast is not None:
             return fast
         try:
-            rule, args = self.adapter.match(path, method, return_rule=True, query_args=query)
+            qs = query.decode("latin-1") if isinstance(query, bytes) else query
+            rule, args = self.adapter.match(path, method, return_rule=True, query_args=qs)
         except NotFound:
             raise NotFoundError(path) from None
         except MethodNotAllowed as exc:
