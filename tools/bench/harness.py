@@ -29,7 +29,7 @@ VENV_PY = VENV / "bin" / "python"
 RESULTS = BENCH / "results"
 REQUIREMENTS = BENCH / "requirements.txt"
 STAMP = VENV / ".bench-stamp"
-LOCAL_PACKAGES = ("packages/ferrule-core",)
+LOCAL_PACKAGES = ("packages/ferrule-core", "packages/ferrule-database")
 
 HOST = "127.0.0.1"
 
@@ -68,6 +68,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "users": Endpoint("users", "GET", "/users/42"),
     "items": Endpoint("items", "POST", "/items", ITEM),
     "query": Endpoint("query", "GET", "/query?limit=5&offset=20"),
+    "db": Endpoint("db", "GET", "/db"),
 }
 
 
@@ -370,6 +371,13 @@ CASES: tuple[Case, ...] = (
     Case("json", "GET", "/json", 200, expect={"message": "Hello, World!"}),
     Case("users", "GET", "/users/42", 200, expect={"id": 42, "name": "user42"}),
     Case("users: not an int", "GET", "/users/abc", 404, status_only=True),
+    Case(
+        "db: 10 rows from SQLite",
+        "GET",
+        "/db",
+        200,
+        expect=[{"id": i, "name": f"user{i}"} for i in range(1, 11)],
+    ),
     Case("items", "POST", "/items", 201, body=ITEM, expect=ITEM),
     Case(
         "items: fields missing",

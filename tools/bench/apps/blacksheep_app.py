@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from _db import DB_URL, ROWS, UserRow
 from blacksheep import Application, FromJSON, Request, Response, json, text
 from blacksheep.exceptions import BadRequest
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 
 class Item(BaseModel):
@@ -65,3 +68,14 @@ async def items(item: FromJSON[Item]) -> Response:
 @get("/query")
 async def query(limit: int = 10, offset: int = 0) -> Response:
     return json({"limit": limit, "offset": offset})
+
+
+engine = create_async_engine(DB_URL)
+sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+
+@get("/db")
+async def db() -> Response:
+    async with sessions() as session:
+        rows = (await session.scalars(select(UserRow).order_by(UserRow.id).limit(ROWS))).all()
+    return json([{"id": r.id, "name": r.name} for r in rows])

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from collections.abc import AsyncIterator  # noqa: TC003 - FastAPI reads annotations at runtime
+from typing import Annotated
+
+from _db import DB_URL, ROWS, UserRow
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 
 class Item(BaseModel):
@@ -53,3 +59,18 @@ async def items(item: Item) -> Item:
 @app.get("/query")
 async def query(limit: int = 10, offset: int = 0) -> dict[str, int]:
     return {"limit": limit, "offset": offset}
+
+
+engine = create_async_engine(DB_URL)
+sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@app.get("/db")
+async def db(session: Annotated[AsyncSession, Depends(get_session)]) -> list[User]:
+    rows = (await session.scalars(select(UserRow).order_by(UserRow.id).limit(ROWS))).all()
+    return [User(id=r.id, name=r.name) for r in rows]

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from _db import DB_URL, ROWS, UserRow
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: TC002 - resolved at startup
 
 from ferrule.core import (
     App,
     BaseConfig,
     Controller,
+    Depends,
     ExceptionHandler,
     HttpStatus,
     Query,
@@ -29,6 +33,7 @@ from ferrule.core import (
     path,
     post,
 )
+from ferrule.database import SqlDatabase
 
 
 class Config(BaseConfig):
@@ -49,6 +54,9 @@ class Config(BaseConfig):
     # configured at LOG_LEVEL INFO as an app has it.
     ACCESS_LOG: bool = False
 
+    # /db: the ferrule-database battery on the shared SQLite file (tools/bench/apps/_db.py).
+    SQL_DATABASE: dict[str, object] = {"DATABASE_URI": DB_URL}
+
 
 class Item(BaseModel):
     name: str
@@ -61,8 +69,18 @@ class User(BaseModel):
     name: str
 
 
+db = SqlDatabase()
+
+
 @path("", tags=["Bench"])
 class BenchApi(Controller):
+    @get("/db")
+    async def db_rows(
+        self, session: Annotated[AsyncSession, Depends(db.session_readonly)]
+    ) -> list[User]:
+        rows = (await session.scalars(select(UserRow).order_by(UserRow.id).limit(ROWS))).all()
+        return [User(id=r.id, name=r.name) for r in rows]
+
     @get("/plaintext")
     async def plaintext(self) -> str:
         return "Hello, World!"
@@ -96,7 +114,7 @@ class Application(App):
     config_class = Config
 
     def __init__(self) -> None:
-        super().__init__(controllers=[BenchApi], exception_handlers=[Errors])
+        super().__init__(controllers=[BenchApi], exception_handlers=[Errors], extensions=[db])
 
 
 app = Application()

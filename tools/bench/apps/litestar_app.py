@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from _db import DB_URL, ROWS, UserRow
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.exceptions import ValidationException
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 
 class Item(BaseModel):
@@ -56,8 +59,19 @@ async def query(limit: int = 10, offset: int = 0) -> dict[str, int]:
     return {"limit": limit, "offset": offset}
 
 
+engine = create_async_engine(DB_URL)
+sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+
+@get("/db")
+async def db() -> list[User]:
+    async with sessions() as session:
+        rows = (await session.scalars(select(UserRow).order_by(UserRow.id).limit(ROWS))).all()
+    return [User(id=r.id, name=r.name) for r in rows]
+
+
 app = Litestar(
-    route_handlers=[plaintext, json_, user, items, query],
+    route_handlers=[plaintext, json_, user, items, query, db],
     exception_handlers={ValidationException: validation_error},
     openapi_config=None,
 )

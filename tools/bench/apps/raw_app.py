@@ -12,6 +12,10 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
+from _db import DB_URL, ROWS, UserRow
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _JSON_CT = (b"content-type", b"application/json")
 _PLAINTEXT = b"Hello, World!"
@@ -127,6 +131,16 @@ async def _items(receive: Any, send: Any) -> None:
     await _json(send, 201, item)
 
 
+engine = create_async_engine(DB_URL)
+_DB_QUERY = select(UserRow.id, UserRow.name).order_by(UserRow.id).limit(ROWS)
+
+
+async def _db(send: Any) -> None:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_DB_QUERY)).all()
+    await _json(send, 200, [{"id": r[0], "name": r[1]} for r in rows])
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     kind = scope["type"]
     if kind == "lifespan":
@@ -148,6 +162,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == "/json":
         if method == "GET":
             await _json(send, 200, {"message": "Hello, World!"})
+            return
+    elif path == "/db":
+        if method == "GET":
+            await _db(send)
             return
     elif path == "/items":
         if method == "POST":

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from _db import DB_URL, ROWS, UserRow
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -74,8 +77,19 @@ async def query(request: Request) -> JSONResponse:
     return JSONResponse(out)
 
 
+engine = create_async_engine(DB_URL)
+sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def db(request: Request) -> JSONResponse:
+    async with sessions() as session:
+        rows = (await session.scalars(select(UserRow).order_by(UserRow.id).limit(ROWS))).all()
+    return JSONResponse([{"id": r.id, "name": r.name} for r in rows])
+
+
 app = Starlette(
     routes=[
+        Route("/db", db),
         Route("/plaintext", plaintext),
         Route("/json", json_),
         Route("/users/{id:int}", user),
