@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ferrule.core import (
     App,
@@ -67,3 +67,30 @@ async def test_a_handler_declines_by_reraising(caplog: pytest.LogCaptureFixture)
 def test_import_string_of_a_submodule_without_colon() -> None:
     module = import_string("email.mime")
     assert module.__name__ == "email.mime"
+
+
+class _BrokenPrepare(Response[Any]):
+    needs_prepare = True
+
+    async def prepare(self, req: Request) -> None:
+        raise RuntimeError("template engine exploded")
+
+
+@path("/p")
+class PrepareApi(Controller):
+    @get("/broken")
+    async def broken(self) -> Response[Any]:
+        return _BrokenPrepare("never sent")
+
+
+async def test_a_failing_prepare_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None:
+    app = App(controllers=[PrepareApi])
+    async with TestClient(app) as client:
+        with caplog.at_level(logging.ERROR, logger="ferrule.core.errors"):
+            res = await client.get("/p/broken")
+    assert res.status_code == 500
+    assert res.json()["message"] == "Internal server error"
+    assert "never sent" not in res.text
+    assert any(
+        "template engine exploded" in str(r.exc_info[1]) for r in caplog.records if r.exc_info
+    )

@@ -42,13 +42,25 @@ if TYPE_CHECKING:
         abort,
     )
     from .extensions import Extension
+    from .forms import FilePart, FormData
     from .http import HttpStatus, MediaType
     from .lifespan import on_shutdown, on_startup
-    from .params import Body, Cookie, Depends, Header, Query
+    from .middleware import MiddlewareBase
+    from .openapi import Descriptor, open_api_docs
+    from .params import Body, Cookie, Depends, Form, Header, Query
     from .plugins import Plugin
+    from .ratelimit import RateLimit, rate_limit
     from .request import Request
     from .responses import Response, error_response
     from .routing.router import MethodNotAllowedError, NotFoundError, UrlBuildError
+    from .sessions import Session
+    from .sse import EventSourceResponse, ServerSentEvent
+    from .staticfiles import FileResponse
+    from .stores import MemoryStore, Store, StoreRegistry
+    from .streaming import NDJSONResponse, StreamingResponse
+    from .templates import HtmlAbortError, TemplateResponse, Templates, html_abort
+    from .uploads import UploadFile, secure_filename
+    from .websockets import WebSocket, WebSocketDisconnect, socket
 
 # Eager on purpose: the submodule ``cors`` would otherwise shadow the ``cors``
 # decorator as a package attribute. Both modules are light.
@@ -57,6 +69,12 @@ from .cors import CorsPolicy, cors, no_cors
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "MemoryStore": ".stores",
+    "RateLimit": ".ratelimit",
+    "Session": ".sessions",
+    "Store": ".stores",
+    "StoreRegistry": ".stores",
+    "rate_limit": ".ratelimit",
     "App": ".app",
     "BaseConfig": ".config",
     "Body": ".params",
@@ -65,9 +83,15 @@ _LAZY: dict[str, str] = {
     "Cookie": ".params",
     "CorsPolicy": ".cors",
     "Depends": ".params",
+    "Descriptor": ".openapi",
     "ExceptionHandler": ".exception_handlers",
     "Extension": ".extensions",
     "FerruleError": ".exceptions",
+    "FilePart": ".forms",
+    "Form": ".params",
+    "FormData": ".forms",
+    "UploadFile": ".uploads",
+    "secure_filename": ".uploads",
     "HTTPException": ".exceptions",
     "Header": ".params",
     "Headers": ".datastructures",
@@ -75,6 +99,7 @@ _LAZY: dict[str, str] = {
     "ImproperlyConfiguredError": ".exceptions",
     "MediaType": ".http",
     "MethodNotAllowedError": ".routing.router",
+    "MiddlewareBase": ".middleware",
     "MissingDependencyError": ".exceptions",
     "MutableHeaders": ".datastructures",
     "NotFoundError": ".routing.router",
@@ -88,6 +113,18 @@ _LAZY: dict[str, str] = {
     "error_response": ".responses",
     "State": ".datastructures",
     "UrlBuildError": ".routing.router",
+    "EventSourceResponse": ".sse",
+    "NDJSONResponse": ".streaming",
+    "ServerSentEvent": ".sse",
+    "StreamingResponse": ".streaming",
+    "FileResponse": ".staticfiles",
+    "HtmlAbortError": ".templates",
+    "TemplateResponse": ".templates",
+    "Templates": ".templates",
+    "html_abort": ".templates",
+    "WebSocket": ".websockets",
+    "WebSocketDisconnect": ".websockets",
+    "socket": ".websockets",
     "abort": ".exceptions",
     "after_request": ".controller",
     "argument": ".cli_controller",
@@ -103,6 +140,7 @@ _LAZY: dict[str, str] = {
     "no_cors": ".cors",
     "on_shutdown": ".lifespan",
     "on_startup": ".lifespan",
+    "open_api_docs": ".openapi",
     "patch": ".controller",
     "path": ".controller",
     "post": ".controller",
@@ -134,28 +172,49 @@ __all__ = (
     "Cookie",
     "CorsPolicy",
     "Depends",
+    "Descriptor",
+    "EventSourceResponse",
     "ExceptionHandler",
     "Extension",
     "FerruleError",
+    "FilePart",
+    "FileResponse",
+    "Form",
+    "FormData",
     "HTTPException",
     "Header",
     "Headers",
+    "HtmlAbortError",
     "HttpStatus",
     "ImproperlyConfiguredError",
     "MediaType",
+    "MemoryStore",
     "MethodNotAllowedError",
+    "MiddlewareBase",
     "MissingDependencyError",
     "MutableHeaders",
+    "NDJSONResponse",
     "NotFoundError",
     "Plugin",
     "PluginError",
     "Query",
     "QueryParams",
+    "RateLimit",
     "Request",
     "RequestValidationError",
     "Response",
+    "ServerSentEvent",
+    "Session",
     "State",
+    "Store",
+    "StoreRegistry",
+    "StreamingResponse",
+    "TemplateResponse",
+    "Templates",
+    "UploadFile",
     "UrlBuildError",
+    "WebSocket",
+    "WebSocketDisconnect",
     "abort",
     "after_request",
     "argument",
@@ -169,13 +228,18 @@ __all__ = (
     "get",
     "guard",
     "handles",
+    "html_abort",
     "no_cors",
     "on_shutdown",
     "on_startup",
+    "open_api_docs",
     "patch",
     "path",
     "post",
     "produces",
     "put",
+    "rate_limit",
     "route",
+    "secure_filename",
+    "socket",
 )

@@ -16,6 +16,8 @@ from pydantic_core import to_json
 
 from .exceptions import HTTPException
 from .logging import request_id_var
+from .middleware.security import add_missing
+from .negotiation import JSON_ACCEPTS, negotiate
 from .request import ClientDisconnectError, Request
 from .responses import Response, error_response
 from .routing.router import MethodNotAllowedError, Router
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from .exception_handlers import ExceptionHandlerRegistry
     from .hosts import HostValidator
     from .routing.route import Route
+    from .routing.sockets import SocketRouter
     from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ("HttpKernel",)
@@ -47,6 +50,10 @@ _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 class HttpKernel:
     """Per-request machinery of :class:`~ferrule.core.App`."""
 
+    # Security headers (middleware/security.py), encoded at freeze; empty when disabled.
+    _sec_http: tuple[tuple[bytes, bytes], ...] = ()
+    _sec_https: tuple[tuple[bytes, bytes], ...] = ()
+
     if TYPE_CHECKING:
         config: BaseConfig
         propagate_exceptions: bool
@@ -60,6 +67,7 @@ class HttpKernel:
         _access_log: bool
         _max_body: int
         _mounts: list[tuple[str, ASGIApp]]
+        _sockets: SocketRouter | None
 
         def _freeze(self) -> None: ...
 
@@ -85,7 +93,9 @@ class HttpKernel:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            from .routing.sockets import serve_websocket
+
+            await serve_websocket(self, scope, receive, send)  # type: ignore[arg-type]
 
     def _find_mount(self, scope: Scope) -> ASGIApp | None:
         """The mounted app for this path, with ``scope`` rewritten for it."""
@@ -115,6 +125,8 @@ class HttpKernel:
         try:
             await self._dispatch(req, send)
         finally:
+            if req._form is not None:  # uploaded files: close and delete spooled temp files
+                await req._form.close()
             request_id_var.reset(token)
             if access:
                 _access_logger.info(
@@ -167,6 +179,14 @@ class HttpKernel:
                 raise
             return
 
+        accept = req._accept
+        if accept is not None and accept not in JSON_ACCEPTS:
+            try:
+                result = negotiate(req, route, result)  # msgpack/yaml by Accept, or 406
+            except Exception as exc:  # the body failed its response model
+                response = await self._errors.render(req, exc)
+                await self._send(req, response, send, None)
+                return
         # Fast paths: plain dict/list/str results skip the Response object.
         if route.plain_result:
             rtype = type(result)
@@ -257,13 +277,18 @@ class HttpKernel:
         self, req: Request, status: int, ctype: tuple[bytes, bytes], body: bytes, send: Send
     ) -> None:
         rid_key = self._rid_key
+        scope = req.scope
+        # Unpacked in the list display (no extra call): empty unless enabled.
+        https = "scheme" in scope and scope["scheme"] == "https"
+        sec = self._sec_https if https else self._sec_http
         if rid_key is None:
-            headers = [ctype, (b"content-length", b"%d" % len(body))]
+            headers = [ctype, (b"content-length", b"%d" % len(body)), *sec]
         else:
             headers = [
                 ctype,
                 (b"content-length", b"%d" % len(body)),
                 (rid_key, req.request_id.encode()),
+                *sec,
             ]
         if req._cors is not None:
             headers.extend(req._cors)
@@ -279,9 +304,20 @@ class HttpKernel:
         adapter: TypeAdapter[Any] | None,
     ) -> None:
         if response.needs_prepare:
-            await response.prepare(req)
+            try:
+                await response.prepare(req)
+            except Exception as exc:
+                # A failed prepare (e.g. rendering) must still answer: the error response
+                # of the handlers never needs preparing itself, or gets the generic 500.
+                fallback = await self._errors.render(req, exc)
+                if fallback.needs_prepare:
+                    fallback = self._errors.default(req, exc)
+                response, adapter = fallback, None
+        https = req.scope.get("scheme") == "https"
         if response.streaming:
-            headers = response.raw_headers(req.scope.get("scheme") == "https")
+            headers = response.raw_headers(https)
+            if self._sec_http:
+                add_missing(headers, self._sec_https if https else self._sec_http, response)
             if self._rid_key is not None:
                 headers.append((self._rid_key, req.request_id.encode()))
             if req._cors is not None:
@@ -296,7 +332,9 @@ class HttpKernel:
                 raise
             raise _RenderError() from exc
         status = response.status_code
-        headers = response.raw_headers(req.scope.get("scheme") == "https")
+        headers = response.raw_headers(https)
+        if self._sec_http:
+            add_missing(headers, self._sec_https if https else self._sec_http, response)
         if ctype is not None and (
             response._headers is None or "content-type" not in response._headers
         ):
@@ -332,6 +370,8 @@ class HttpKernel:
                 await inner(scope, receive, tracking_send)
             except Exception as exc:
                 if started:
+                    if self.propagate_exceptions:  # the test client re-raises it
+                        raise
                     logger.exception("Exception after the response started")
                     return
                 req = Request(scope, receive, self)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._kernel import HttpKernel
 from .binding import compile_dependant
+from .composition import apply_prefixes
 from .config import BaseConfig, load_config
 from .controller import Controller
 from .cors import CorsPolicy, policy_from_config
@@ -23,16 +24,20 @@ from .hosts import HostValidator
 from .importing import import_string
 from .lifespan import HookList, collect_marked
 from .logging import configure_logging
+from .middleware.stack import build_entry
 from .plugins import load_plugin
 from .routing.compiler import compile_controller, compile_function
 from .routing.router import Router
+from .routing.sockets import build_socket_router, compile_sockets
 from .services import ServiceRegistry
+from .stores import StoreRegistry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
     from .binding import Dependant
     from .routing.route import Route
+    from .routing.sockets import SocketRoute, SocketRouter
     from .types import ASGIApp, Receive, Send
 
 __all__ = ("App",)
@@ -93,15 +98,21 @@ class App(HttpKernel):
         self._extension_list: list[Extension] = []
         self._middleware: list[Any] = []
         self._mounts: list[tuple[str, ASGIApp]] = []
+        self._route_groups: dict[Any, str] = {}  # App.include: controller -> prefix
         self._startup_hooks = HookList()
         self._shutdown_hooks = HookList()
         self._errors = ExceptionHandlerRegistry(self)
         self._router: Router | None = None
+        self._sockets: SocketRouter | None = None  # @socket routes (websockets)
         self._entry: ASGIApp | None = None
         self._host_ok: HostValidator | None = None
         self._cors: CorsPolicy | None = None
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
         self.readiness_checks: dict[str, Callable[[], Any]] = {}
+        #: OpenAPI security schemes by name; extensions (auth) add theirs in init_app.
+        self.openapi_security_schemes: dict[str, dict[str, Any]] = {}
+        #: Named key-value stores (sessions, rate limits); MemoryStore unless registered.
+        self.stores = StoreRegistry()
         self.log_handlers: list[logging.Handler] = []
         #: Re-raise unhandled exceptions after answering 500 (the test client sets it).
         self.propagate_exceptions = False
@@ -127,10 +138,26 @@ class App(HttpKernel):
         cfg = self.config
         if cfg.HEALTH_ENDPOINTS:
             install_health_routes(self)
+        if cfg.SESSION_BACKEND is not None:
+            from .sessions import install_sessions
+
+            install_sessions(self)
+        if cfg.STATIC_DIR:
+            from .staticfiles import install_static_files
+
+            install_static_files(self)
+        if cfg.OPEN_API or (cfg.OPEN_API is None and cfg.DEBUG):
+            from .openapi import install_openapi
+
+            install_openapi(self)
         for target in cfg.EXTENSIONS:
             self.register_extension(import_string(target, setting="EXTENSIONS"))
         for ext in extensions:
             self.register_extension(ext)
+        if cfg.TEMPLATES_DIR or self.template_dirs:
+            from .templates import install_templates
+
+            install_templates(self)
         for target in cfg.CONTROLLERS:
             self.register_controller(import_string(target, setting="CONTROLLERS"))
         for ctrl in controllers:
@@ -262,6 +289,26 @@ class App(HttpKernel):
         self._mounts.append((prefix, app))
         self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
 
+    def mount_wsgi(self, prefix: str, wsgi_app: Any) -> None:
+        """Serve a WSGI app (Flask, Django...) under ``prefix`` through a2wsgi.
+
+        Needs ``pip install 'ferrule-core[wsgi]'``; the WSGI app runs in a thread pool.
+        """
+        from .composition import wsgi_app as wrap
+
+        self.mount(prefix, wrap(wsgi_app))
+
+    def include(self, prefix: str, controllers: Iterable[type[Controller] | Controller]) -> None:
+        """Register ``controllers`` with every rule under ``prefix`` (a route group).
+
+        Example:
+            >>> app.include("/admin", controllers=[UsersAdmin, AuditAdmin])
+        """
+        from .composition import include
+
+        self._check_open("include controllers")
+        include(self, prefix, controllers)
+
     def add_readiness_check(self, name: str, check: Callable[[], Any]) -> None:
         """Make ``/readyz`` await ``check()``; it fails the probe by raising or returning False."""
         if name in self.readiness_checks:
@@ -269,7 +316,7 @@ class App(HttpKernel):
         self.readiness_checks[name] = check
 
     def add_middleware(self, middleware: Any, **options: Any) -> None:
-        """Wrap the app in an ASGI middleware: ``middleware(app, **options)``.
+        """Wrap the app in an ASGI middleware (``middleware(app, **options)``) or MiddlewareBase.
 
         Middleware added first is the outermost.
         """
@@ -298,9 +345,11 @@ class App(HttpKernel):
         if self._router is not None:
             return
         routes: list[Route] = []
+        sockets: list[SocketRoute] = []
         for ctrl in self._controllers:
             instance = ctrl(self) if isinstance(ctrl, type) else ctrl
             routes.extend(compile_controller(self, instance))
+            sockets.extend(compile_sockets(self, instance))
         for fn, rule, methods, meta in self._function_routes:
             options = dict(meta)
             name = options.pop("name", None)
@@ -328,12 +377,10 @@ class App(HttpKernel):
                 route.cors = policy_from_config(self.config, option)
             else:
                 route.cors = self._cors
+        apply_prefixes(self, routes, sockets)
         router = Router(routes, strict_slashes=self.config.STRICT_SLASHES)
-        entry: ASGIApp = self._core
-        for factory, options in reversed(self._middleware):
-            entry = factory(entry, **options)
-        if self._middleware:
-            entry = self._guard(entry)
+        self._sockets = build_socket_router(self, sockets, routes)
+        entry = build_entry(self)
         self._router = router
         self._entry = entry
 

@@ -324,11 +324,15 @@ def compile_dependant(
         elif (isinstance(base, type) and issubclass(base, Request)) or (
             base is _EMPTY and pname in ("req", "request")
         ):
-            info.source = "request"
+            # A WebSocket is a Request too; "websocket" lets HTTP routes refuse it.
+            info.source = "websocket" if getattr(base, "is_websocket", False) else "request"
             dep.sync_extractors.append((pname, _request_extractor))
         elif (service := app.services.lookup(base)) is not _NOT_FOUND:
             info.source = "service"
             dep.sync_extractors.append((pname, _constant(service)))
+        elif _is_upload_type(base):
+            info.source = "file"
+            _bind_sourced(dep, info)
         elif _is_model(base):
             info.source = "body"
             info.adapter = TypeAdapter(base)
@@ -345,7 +349,11 @@ def compile_dependant(
             )
         dep.params.append(info)
 
-    if len(dep.body_params) > 1:
+    if dep.body_params or dep.dependencies:
+        from .forms import check_body_sources
+
+        check_body_sources(dep, qual)
+    if len(dep.body_params) > 1 and dep.body_params[0].source == "body":
         # Several body parameters: each is a key of one JSON object (embedded).
         for info in dep.body_params:
             info.source = "body-embed"
@@ -355,6 +363,11 @@ def compile_dependant(
 
 def _bind_sourced(dep: Dependant, info: ParamInfo) -> None:
     base = info.annotation
+    if info.source in ("form", "file"):
+        from .forms import bind_form_param
+
+        bind_form_param(dep, info)
+        return
     if info.source == "body":
         info.adapter = TypeAdapter(base if base is not _EMPTY else Any)
         dep.body_params.append(info)
@@ -373,6 +386,13 @@ def _bind_sourced(dep: Dependant, info: ParamInfo) -> None:
             "version of ferrule-core."
         )
     dep.sync_extractors.append((info.name, _make_simple_extractor(info, getter)))
+
+
+def _is_upload_type(annotation: Any) -> bool:
+    from .uploads import UploadFile
+
+    ann = _strip_optional(annotation)
+    return ann is UploadFile or (get_origin(ann) is list and get_args(ann) == (UploadFile,))
 
 
 def _is_request(annotation: Any, name: str) -> bool:
@@ -395,6 +415,11 @@ def _constant(value: Any) -> Extractor:
 async def read_body_params(dep: Dependant, req: Request, kwargs: dict[str, Any]) -> None:
     """Parse the JSON body into the dependant's body parameters."""
     params = dep.body_params
+    if params[0].source in ("form", "form-model", "file"):
+        from .forms import read_form_params
+
+        await read_form_params(dep, req, kwargs)
+        return
     ctype = req.content_type
     if ctype and ctype not in _JSON_TYPES and not ctype.endswith("+json"):
         raise HTTPException(

@@ -50,6 +50,12 @@ class BaseConfig(BaseSettings):
     STRICT_SLASHES: bool = True
     MAX_BODY_SIZE: int = Field(default=10 * _MIB, ge=0)
     REQUEST_ID_HEADER: str | None = "X-Request-ID"
+    # Uploads and forms (forms.py, uploads.py): each limit is a 413.
+    FORM_MAX_PARTS: int = Field(default=1000, ge=1)
+    FORM_MAX_FIELD_SIZE: int = Field(default=_MIB, ge=1)
+    FORM_MAX_FILE_SIZE: int | None = Field(default=None, ge=1)
+    FORM_MAX_PART_HEADER_SIZE: int = Field(default=16 * 1024, ge=64)
+    FORM_SPOOL_MAX_SIZE: int = Field(default=_MIB, ge=0)
 
     CORS_ENABLED: bool = False
     CORS_ALLOW_ORIGINS: list[str] = Field(default_factory=list)
@@ -73,12 +79,59 @@ class BaseConfig(BaseSettings):
     READYZ_URL: str = "/readyz"
     READINESS_TIMEOUT: float = Field(default=3.0, gt=0)
 
+    # Sessions (sessions.py): None = off; "cookie" = signed cookie, "store" = id in app.stores.
+    SESSION_BACKEND: Literal["cookie", "store"] | None = None
+    SESSION_COOKIE_NAME: str = "session"
+    SESSION_MAX_AGE: int = Field(default=14 * 24 * 3600, gt=0)
+    SESSION_COOKIE_PATH: str = "/"
+    SESSION_COOKIE_DOMAIN: str | None = None
+    SESSION_COOKIE_SECURE: bool | None = None
+    SESSION_COOKIE_SAMESITE: Literal["lax", "strict", "none"] = "lax"
+    SESSION_STORE: str = "sessions"
+
+    # Static files (staticfiles.py) and templates (templates.py); None = off.
+    STATIC_DIR: str | None = None
+    STATIC_URL: str = "/static"
+    STATIC_MAX_AGE: int = Field(default=3600, ge=0)
+    TEMPLATES_DIR: str | None = None
+    TEMPLATES_STRICT: bool = True
+
+    # OpenAPI document and docs UIs (openapi/); OPEN_API None = follow DEBUG.
+    OPEN_API: bool | None = None
+    OPEN_API_URL: str = "/openapi"
+    OPEN_API_DESCRIPTION: str | None = None
+
+    # WebSockets (websockets.py) and SSE (sse.py). Origins: [] = same-origin only.
+    WEBSOCKET_ALLOWED_ORIGINS: list[str] = Field(default_factory=list)
+    WEBSOCKET_SEND_QUEUE: int = Field(default=64, ge=1)
+    WEBSOCKET_SEND_TIMEOUT: float = Field(default=10.0, gt=0)
+    WEBSOCKET_DENIAL_RESPONSE: bool = False
+    SSE_KEEPALIVE: float | None = Field(default=15.0, gt=0)
+
     CONTROLLERS: list[str] = Field(default_factory=list)
     EXTENSIONS: list[str] = Field(default_factory=list)
     MIDDLEWARE: list[str] = Field(default_factory=list)
     EXCEPTION_HANDLERS: list[str] = Field(default_factory=list)
     CLI_CONTROLLERS: list[str] = Field(default_factory=list)
     PLUGINS: list[str] = Field(default_factory=list)
+
+    # Protective middleware (middleware/): security headers, compression, HTTPS.
+    SECURITY_HEADERS_ENABLED: bool = True
+    X_FRAME_OPTIONS: str | None = "DENY"
+    REFERRER_POLICY: str | None = "strict-origin-when-cross-origin"
+    HSTS_SECONDS: int = Field(default=31_536_000, ge=0)
+    HSTS_INCLUDE_SUBDOMAINS: bool = False
+    HSTS_PRELOAD: bool = False
+    CONTENT_SECURITY_POLICY: str | None = None
+    GZIP_ENABLED: bool = False
+    GZIP_MIN_SIZE: int = Field(default=500, ge=0)
+    HTTPS_REDIRECT: bool = False
+    HTTPS_REDIRECT_EXEMPT: list[str] = Field(default_factory=list)
+    # Trusted reverse proxies (proxies.py), shared by HTTPS redirect and rate limiting.
+    TRUSTED_PROXIES: list[str] = Field(default_factory=list)
+
+    # Composition (routing prefix): prefixes every route rule and url_for.
+    URL_PREFIX: str = ""
 
     @field_validator("ALLOWED_HOSTS")
     @classmethod

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ("Body", "Cookie", "Depends", "Header", "Param", "Query")
+__all__ = ("Body", "Cookie", "Depends", "Form", "Header", "Param", "Query")
 
 
 class Param:
@@ -59,6 +59,13 @@ class Body(Param):
     """Take the value from the JSON body (the whole body, validated as the type)."""
 
     source = "body"
+    __slots__ = ()
+
+
+class Form(Param):
+    """Take the value from an urlencoded or multipart form (a field, a model or a file)."""
+
+    source = "form"
     __slots__ = ()
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from .app import App
+    from .forms import FilePart, FormData
+    from .sessions import Session
     from .types import Receive, Scope
 
 __all__ = ("ClientDisconnectError", "Request")
@@ -48,11 +50,13 @@ class Request:
     """
 
     __slots__ = (
+        "_accept",
         "_body",
         "_clen",
         "_cookies",
         "_cors",
         "_ctype",
+        "_form",
         "_headers",
         "_host",
         "_json",
@@ -93,6 +97,7 @@ class Request:
         self._cookies: dict[str, str] | None = None
         self._body: bytes | None = None
         self._json: Any = _UNSET
+        self._form: FormData | None = None
         self._response: Response[Any] | None = None
         self._stream_consumed = False
         # What the kernel always needs from the headers, read with one dict built
@@ -109,6 +114,9 @@ class Request:
         rid_key = app._rid_key
         self._rid_in: bytes | None = index.get(rid_key) if rid_key is not None else None
         self._origin: bytes | None = index.get(b"origin")
+        # Content negotiation (negotiation.py) compares it with */* and JSON types.
+        # (`in` + `[]` rather than .get: no method call on every request.)
+        self._accept: bytes | None = index[b"accept"] if b"accept" in index else None  # noqa: SIM401
         # CORS headers the kernel adds to the response (set when allowed).
         self._cors: list[tuple[bytes, bytes]] | None = None
         self._status = 0
@@ -149,6 +157,13 @@ class Request:
         if c is None:
             c = self._cookies = parse_cookies(self.headers.get("cookie", ""))
         return c
+
+    @property
+    def session(self) -> Session:
+        """The session (needs ``SESSION_BACKEND``; see docs/sessions.md)."""
+        from .sessions import session_of
+
+        return session_of(self)
 
     @property
     def client(self) -> tuple[str, int] | None:
@@ -258,6 +273,24 @@ class Request:
             except ValueError as exc:
                 raise HTTPException(400, f"Malformed JSON body: {exc}") from None
         return self._json
+
+    async def form(self) -> FormData:
+        """Parse an urlencoded or multipart form once (a multi-dict of str and UploadFile).
+
+        Uploaded files are closed (temporary files deleted) after the response.
+        """
+        f = self._form
+        if f is None:
+            from .forms import parse_form
+
+            f = self._form = await parse_form(self)
+        return f
+
+    def form_iter(self) -> AsyncIterator[tuple[str, str | FilePart]]:
+        """Stream the form: ``(name, str)`` for fields, ``(name, FilePart)`` for files."""
+        from .forms import iter_form
+
+        return iter_form(self)
 
     def url_for(self, endpoint: str, **values: Any) -> str:
         return self.app.url_for(endpoint, **values)

@@ -31,6 +31,7 @@ T = TypeVar("T")
 _JSON = b"application/json"
 _TEXT = b"text/plain; charset=utf-8"
 _HTML = b"text/html; charset=utf-8"
+_TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2")
 
 Kind = Literal["json", "text", "html", "bytes", "empty"]
 
@@ -122,10 +123,26 @@ class Response(Generic[T]):
         self._kind, self._content = "text", text
         return self
 
-    def html(self, html: str) -> Self:
-        """Send an HTML document."""
+    def html(self, html: str, context: Mapping[str, Any] | None = None) -> Self:
+        """Send an HTML document, or render a Jinja2 template (docs/templates.md).
+
+        ``html("page.html", {"title": ...})`` renders a template: a call with a
+        ``context`` always does, and so does a lone argument without ``<`` ending
+        in ``.html``, ``.htm``, ``.jinja``, ``.jinja2`` or ``.j2``. Any other
+        string is sent as the HTML body itself.
+        """
+        if context is not None or (html.endswith(_TEMPLATE_SUFFIXES) and "<" not in html):
+            from .templates import use_template
+
+            return use_template(self, html, context)
         self._kind, self._content = "html", html
         return self
+
+    def html_from_string(self, source: str, context: Mapping[str, Any] | None = None) -> Self:
+        """Render the template source ``source`` (autoescaped) with ``context``."""
+        from .templates import use_template
+
+        return use_template(self, source, context, from_string=True)
 
     def body(self, data: bytes, media_type: str | None = None) -> Self:
         """Send raw bytes."""
@@ -133,6 +150,21 @@ class Response(Generic[T]):
         if media_type is not None:
             self.media_type = media_type
         return self
+
+    def sse(self, events: Any, **options: Any) -> Response[Any]:
+        """Stream ``events`` as Server-Sent Events: ``return req.response.sse(gen())``.
+
+        Returns a new streaming response with this one's status, headers and cookies.
+        """
+        from .sse import EventSourceResponse
+
+        return EventSourceResponse(events, **options)._inherit(self)
+
+    def ndjson(self, items: Any) -> Response[Any]:
+        """Stream ``items`` as newline-delimited JSON: ``return req.response.ndjson(gen())``."""
+        from .streaming import NDJSONResponse
+
+        return NDJSONResponse(items)._inherit(self)
 
     def no_content(self) -> Self:
         """Answer 204 with an empty body."""

@@ -76,6 +76,13 @@ def _hook(fn: Callable[..., Any], kind: str) -> Hook:
     return Hook(fn, inspect.iscoroutinefunction(fn), takes_request)
 
 
+def _route_after(meta: dict[str, Any]) -> tuple[Hook, ...]:
+    """Per-route ``after_hooks`` that decorators put in the route meta (``fn(req, res)``)."""
+    return tuple(
+        Hook(fn, inspect.iscoroutinefunction(fn), True) for fn in meta.get("after_hooks", ())
+    )
+
+
 def _guard_hook(check: Callable[..., Any]) -> Hook:
     call = getattr(type(check), "__call__", None)  # noqa: B004
     is_async = inspect.iscoroutinefunction(check) or (
@@ -155,7 +162,7 @@ def compile_controller(app: App, controller: Controller) -> list[Route]:
                     response_adapter=adapter,
                     status_code=spec.status_code or 200,
                     before=tuple(before),
-                    after=tuple(after),
+                    after=(*after, *_route_after(meta)),
                     guards=guards,
                     tags=tuple(dict.fromkeys((*cmeta.tags, *spec.tags))),
                 )
@@ -191,6 +198,7 @@ def compile_function(
         is_async=inspect.iscoroutinefunction(fn),
         meta=all_meta,
         guards=tuple(_guard_hook(check) for check in all_meta.get("guards", ())),
+        after=_route_after(all_meta),
         response_model=model,
         response_adapter=TypeAdapter(model) if model is not None else None,
         status_code=status_code,

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from contextlib import AbstractAsyncContextManager
     from types import TracebackType
     from typing import Self
 
     from ..app import App
+    from .websocket import WebSocketSession
 
 __all__ = ("TestClient",)
 
@@ -114,3 +117,30 @@ class TestClient:
 
     async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self._client.delete(url, **kwargs)
+
+    def websocket_connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        subprotocols: Sequence[str] = (),
+    ) -> AbstractAsyncContextManager[WebSocketSession]:
+        """Open a WebSocket in-process: ``async with client.websocket_connect("/ws") as ws:``.
+
+        A refused handshake raises ``WebSocketDisconnect`` (with its close code) on enter.
+        The client's cookies and default headers are sent with the handshake.
+        """
+        from .websocket import websocket_connect
+
+        defaults = list(self._client.headers.items())
+        if self._client.cookies:
+            jar = "; ".join(f"{k}={v}" for k, v in self._client.cookies.items())
+            defaults.append(("cookie", jar))
+        return websocket_connect(
+            self.app,
+            url,
+            base_url=self.base_url,
+            headers=headers,
+            default_headers=defaults,
+            subprotocols=subprotocols,
+        )
