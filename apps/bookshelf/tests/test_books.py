@@ -126,6 +126,19 @@ async def test_list_rejects_bad_parameters(client: TestClient, params: dict[str,
 async def test_list_rejects_bad_filter_values(client: TestClient) -> None:
     res = await client.get("/api/books", params={"year": "soon"})
     assert res.status_code == 400
+    # Too big for the INTEGER column: a 400, not the driver's overflow (a 500).
+    res = await client.get("/api/books", params={"year": "99999999999999999999"})
+    assert res.status_code == 400
+
+
+async def test_out_of_range_pages_and_ids_are_not_500(client: TestClient) -> None:
+    for page in ("99999999999999999999", "9" * 5000):
+        assert (await client.get("/api/books", params={"page": page})).status_code == 400
+    huge = "/api/books/99999999999999999999"
+    assert (await client.get(huge)).status_code == 404
+    assert (await client.put(huge, json=DUNE)).status_code == 404
+    assert (await client.patch(huge, json={"year": 1})).status_code == 404
+    assert (await client.delete(huge)).status_code == 404
 
 
 async def test_update_and_delete(client: TestClient) -> None:

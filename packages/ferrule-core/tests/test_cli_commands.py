@@ -204,6 +204,21 @@ def test_check_deploy_reports_stable_ids_and_exits_1(
     assert "3 issue(s) (2 error(s))" in result.output
 
 
+def test_check_deploy_refuses_the_env_example_placeholder(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``.env.example`` says "copy to .env": its SECRET_KEY must not pass --deploy."""
+    create_project(tmp_path / "gen", "gen", [])
+    example = (tmp_path / "gen" / ".env.example").read_text()
+    placeholder = next(
+        line.split("=", 1)[1] for line in example.splitlines() if line.startswith("SECRET_KEY=")
+    )
+    monkeypatch.setenv("SECRET_KEY", placeholder)
+    result = CliRunner().invoke(main, ["check", "--deploy", "toolsapp:Application"])
+    assert result.exit_code == 1
+    assert "core.E103 (ERROR): SECRET_KEY is the placeholder from .env.example" in result.output
+
+
 def test_check_extension_checks_and_warnings_exit_0(project: Path) -> None:
     result = invoke("check", "--deploy", "toolsapp:with_audit")
     assert result.exit_code == 0

@@ -94,3 +94,11 @@ async def test_a_failing_prepare_is_a_logged_500(caplog: pytest.LogCaptureFixtur
     assert any(
         "template engine exploded" in str(r.exc_info[1]) for r in caplog.records if r.exc_info
     )
+
+
+def test_request_id_with_a_trailing_newline_is_replaced() -> None:
+    app = App()
+    assert app._request_id(b"abc-123") == "abc-123"
+    generated = app._request_id(b"abc\n")
+    assert generated != "abc\n"
+    assert "\n" not in generated

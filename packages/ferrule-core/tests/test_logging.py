@@ -166,6 +166,21 @@ def test_time_rotation(tmp_path: Path, rotation: str, when: str, interval: int) 
             },
             "FILE_LOGGER.ROTATION",
         ),
+        # backupCount=0 makes RotatingFileHandler never rotate: unbounded growth.
+        (
+            {
+                "LOGGERS": ["logging_sinks.sinks:FileLogger"],
+                "FILE_LOGGER": {"SINK": "x.log", "ROTATION": "1 KB", "RETENTION": 0},
+            },
+            "FILE_LOGGER.RETENTION: a size ROTATION needs at least 1 file",
+        ),
+        (
+            {
+                "LOGGERS": ["logging_sinks.sinks:FileLogger"],
+                "FILE_LOGGER": {"SINK": "x.log", "ROTATION": "midnight", "RETENTION": -1},
+            },
+            "FILE_LOGGER.RETENTION: -1 must be a number of files",
+        ),
     ],
 )
 async def test_bad_logging_config_fails_startup(

@@ -392,3 +392,20 @@ def test_error_response_builds_the_single_error_shape() -> None:
         "message": "Bad",
         "errors": [],
     }
+
+
+@path("/mix")
+class MixApi(Controller):
+    @get("/")
+    async def mixed(self, req: Request) -> dict[str, str]:
+        req.response.set_cookie("seen", "1").set_header("X-Extra", "yes").status(202)
+        return {"body": "from the return value"}
+
+
+async def test_builder_headers_and_cookies_survive_a_plain_return_value() -> None:
+    async with TestClient(App(controllers=[MixApi])) as client:
+        res = await client.get("/mix")
+    assert res.status_code == 202
+    assert res.json() == {"body": "from the return value"}
+    assert res.headers["x-extra"] == "yes"
+    assert res.headers["set-cookie"].startswith("seen=1;")

@@ -353,6 +353,27 @@ async def test_head_with_range(site: Path) -> None:
     assert (res.status_code, res.content, res.headers["content-length"]) == (206, b"", "10")
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # "\xb2" (superscript two, valid latin-1) passes str.isdigit() but not int().
+        [(b"range", b"bytes=\xb2-")],
+        [(b"range", b"bytes=0-\xb9")],
+        # More digits than int() converts (sys.get_int_max_str_digits, 4300).
+        [(b"range", b"bytes=" + b"9" * 5000 + b"-")],
+        [(b"range", b"bytes=-" + b"9" * 5000)],
+        # Date fields too large for datetime raise OverflowError, not ValueError.
+        [(b"if-modified-since", b"Mon, 01 Jan 2020 00:00:00 +" + b"9" * 30)],
+        [(b"if-modified-since", b"Mon, 01 Jan " + b"9" * 30 + b" 00:00:00 GMT")],
+    ],
+)
+async def test_crafted_range_and_date_headers_are_ignored_not_500(
+    site: Path, headers: list[tuple[bytes, bytes]]
+) -> None:
+    status, _, body = await call(make_app(site), "/static/data.bin", headers=headers)
+    assert (status, body) == (200, DATA)
+
+
 def test_parse_range_unit() -> None:
     assert parse_range("bytes=0-0", 10) == [(0, 0)]
     assert parse_range("BYTES = 0-1", 10) == [(0, 1)]  # lenient about case and spaces

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ferrule.core import App, Controller, HTTPException, Request, get, path
 from ferrule.core.testing import TestClient
 from ferrule.database import AllowList, SqlDatabase, create_declarative_base
+from ferrule.database.sql.pagination import MAX_PAGE_NUMBER, page_number
 
 db = SqlDatabase()
 Base = create_declarative_base("query_tests")
@@ -152,6 +153,13 @@ async def test_paginate_dictionary(session: AsyncSession) -> None:
     assert beyond["items"] == []
 
 
+async def test_page_far_past_the_end_is_empty_not_a_crash(client: TestClient) -> None:
+    # The largest page number accepted is still a page, empty, not a database error.
+    res = await client.get("/books", params={"page": str(2**31 - 1)})
+    assert res.status_code == 200
+    assert (res.json()["items"], res.json()["total"]) == ([], 5)
+
+
 async def test_paginate_over_http(client: TestClient) -> None:
     res = await client.get("/books", params={"page": "2", "sort": "-year"})
     assert res.status_code == 200
@@ -169,6 +177,10 @@ async def test_paginate_over_http(client: TestClient) -> None:
         {"per_page": "0"},
         {"per_page": "4"},  # above max_per_page
         {"per_page": "x"},
+        # Past the 64-bit OFFSET (a database error) or int()'s digit limit (ValueError).
+        {"page": "99999999999999999999"},
+        {"page": "9" * 5000},
+        {"per_page": "9" * 5000},
     ],
 )
 async def test_bad_page_numbers_are_400(client: TestClient, params: dict[str, str]) -> None:
@@ -177,6 +189,14 @@ async def test_bad_page_numbers_are_400(client: TestClient, params: dict[str, st
     body = res.json()
     assert body["status"] == "error"
     assert body["errors"][0]["loc"] == ["query", next(iter(params))]
+
+
+def test_page_numbers_are_bounded_without_a_maximum() -> None:
+    assert page_number("2147483647", "page") == MAX_PAGE_NUMBER
+    for value in ("2147483648", "9" * 5000, 2**63):
+        with pytest.raises(HTTPException) as info:
+            page_number(value, "per_page", maximum=None)
+        assert info.value.status_code == 400
 
 
 async def test_ordering_goes_through_the_allow_list(client: TestClient) -> None:
@@ -199,6 +219,12 @@ async def test_filters_go_through_the_allow_list(client: TestClient) -> None:
     res = await client.get("/books", params={"year": "nineteen"})
     assert res.status_code == 400
     assert "expected int" in res.json()["message"]
+    # Out of the INTEGER column's range: the driver cannot bind it, yet no 500.
+    for huge in ("99999999999999999999", str(2**31), str(-(2**31) - 1)):
+        res = await client.get("/books", params={"year": huge})
+        assert res.status_code == 400, huge
+    res = await client.get("/books", params={"year": str(2**31 - 1)})
+    assert (res.status_code, res.json()["total"]) == (200, 0)
 
 
 async def test_allow_list_strict_and_mapping(session: AsyncSession) -> None:

@@ -42,7 +42,7 @@ _access_logger = logging.getLogger("ferrule.access")
 
 _JSON_CT = (b"content-type", b"application/json")
 _TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
-_RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}\Z")
 _RID_PREFIX = os.urandom(4).hex()
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
@@ -188,7 +188,7 @@ class HttpKernel:
                 await self._send(req, response, send, None)
                 return
         # Fast paths: plain dict/list/str results skip the Response object.
-        if route.plain_result:
+        if route.plain_result and req._response is None:
             rtype = type(result)
             if rtype is dict or rtype is list:
                 await self._send_json(req, route.status_code, result, send)
@@ -197,7 +197,11 @@ class HttpKernel:
                 await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
                 return
         serializer = route.model_serializer
-        if serializer is not None and type(result) is route.response_model:
+        if (
+            serializer is not None
+            and type(result) is route.response_model
+            and req._response is None
+        ):
             await self._send_plain(
                 req, route.status_code, _JSON_CT, serializer.to_json(result), send
             )

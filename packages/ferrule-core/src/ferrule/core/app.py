@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
-import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._kernel import HttpKernel
@@ -43,13 +41,6 @@ if TYPE_CHECKING:
 __all__ = ("App",)
 
 logger = logging.getLogger("ferrule.core")
-_access_logger = logging.getLogger("ferrule.access")
-
-_JSON_CT = (b"content-type", b"application/json")
-_TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
-_RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
-_RID_PREFIX = os.urandom(4).hex()
-_NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
 class App(HttpKernel):

@@ -22,6 +22,10 @@ __all__ = ("CheckMessage", "run_checks")
 
 Level = Literal["ERROR", "WARNING", "INFO"]
 
+#: The SECRET_KEY placeholder of the ``.env.example`` written by ``ferrule new``:
+#: public, so a deployment still using it has no secret at all.
+PLACEHOLDER_SECRET_KEYS = frozenset({"change-me-to-a-long-random-value"})
+
 
 @dataclass(frozen=True)
 class CheckMessage:
@@ -92,6 +96,17 @@ def _core_checks(app: App, deploy: bool) -> list[CheckMessage]:
                 "core.E102",
                 "ERROR",
                 "SECRET_KEY is not set: sessions, CSRF and signed tokens refuse to start.",
+                "Set SECRET_KEY to a long random value, e.g. "
+                'python -c "import secrets; print(secrets.token_urlsafe(50))".',
+            )
+        )
+    elif cfg.SECRET_KEY.strip() in PLACEHOLDER_SECRET_KEYS:
+        found.append(
+            CheckMessage(
+                "core.E103",
+                "ERROR",
+                "SECRET_KEY is the placeholder from .env.example: anyone can forge "
+                "sessions and signed tokens.",
                 "Set SECRET_KEY to a long random value, e.g. "
                 'python -c "import secrets; print(secrets.token_urlsafe(50))".',
             )

@@ -188,6 +188,12 @@ class LoggerBase:
         if rotation is None:
             return logging.FileHandler(path, encoding=encoding, delay=True)
         if isinstance(rotation, int) or _SIZE.match(str(rotation)):
+            if keep < 1:
+                # The stdlib never rotates with backupCount=0: the file would grow forever.
+                raise ImproperlyConfiguredError(
+                    f"{self.config_key}.RETENTION: a size ROTATION needs at least 1 file to "
+                    f"keep, got {keep}; with 0 the file is never rotated."
+                )
             return logging.handlers.RotatingFileHandler(
                 path, maxBytes=self._size(rotation), backupCount=keep, encoding=encoding, delay=True
             )
@@ -216,7 +222,7 @@ class LoggerBase:
 
     def _retention(self) -> int:
         value = self.get_conf_value("RETENTION", 5)
-        if isinstance(value, int):
+        if isinstance(value, int) and value >= 0:
             return value
         m = re.match(r"^\s*(\d+)\s*(files?)?\s*$", str(value))
         if m is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import stat
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -35,6 +36,7 @@ __all__ = ("MAX_RANGES", "FileResponse", "install_static_files", "resolve_static
 #: More ranges than this in one request are ignored: the whole file is sent (200).
 MAX_RANGES = 8
 CHUNK_SIZE = 64 * 1024
+_RANGE_NUMBER = re.compile(r"[0-9]{0,64}")
 
 _CHARSET_TYPES = frozenset({"application/javascript", "text/javascript"})
 # A compressed file is served as the archive it is, never with Content-Encoding
@@ -147,7 +149,8 @@ def _etag_matches(header: str, etag: str) -> bool:
 def _not_modified_since(header: str, mtime: int) -> bool:
     try:
         since = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # OverflowError: a date field too large for datetime ("... 99999999999 ...").
         return False
     if since.tzinfo is None:
         return False
@@ -169,7 +172,9 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
     ranges: list[tuple[int, int]] = []
     for item in items:
         first, dash, last = item.strip().partition("-")
-        if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        # ASCII digits only ("\xb2".isdigit() is True but int() refuses it), and few
+        # enough of them for int() (over 4300 digits it raises): both were 500s.
+        if not dash or not _RANGE_NUMBER.fullmatch(first) or not _RANGE_NUMBER.fullmatch(last):
             return None
         if first == "":
             if last == "":

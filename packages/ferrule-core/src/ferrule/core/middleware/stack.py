@@ -17,9 +17,9 @@ __all__ = ("build_entry",)
 def build_entry(app: App) -> ASGIApp:
     """The ASGI callable the app serves through (called once, at freeze).
 
-    Outermost first: HTTPS redirect, compression, the exception guard, then the
-    configured middleware (first listed = outermost) around the kernel. Layers
-    that are not configured are not installed at all.
+    Outermost first: trusted proxy headers, HTTPS redirect, compression, the
+    exception guard, then the configured middleware (first listed = outermost)
+    around the kernel. Layers that are not configured are not installed at all.
     """
     cfg = app.config
     app._sec_http, app._sec_https = security_headers(cfg)
@@ -34,4 +34,11 @@ def build_entry(app: App) -> ASGIApp:
         from .https import HTTPSRedirectMiddleware
 
         entry = HTTPSRedirectMiddleware(entry, ferrule=app)
+    if cfg.TRUSTED_PROXIES:
+        # Outermost: every layer (redirect, sessions, rate limits, HSTS) sees the
+        # scheme and client the trusted proxy reports.
+        from ..proxies import TrustedProxies
+        from .proxy_headers import ProxyHeadersMiddleware
+
+        entry = ProxyHeadersMiddleware(entry, proxies=TrustedProxies(cfg.TRUSTED_PROXIES))
     return entry

@@ -183,6 +183,12 @@ class Route:
             return result
         if result is None:
             return req.response
+        builder = req._response
+        if builder is not None:
+            # The handler set headers or cookies on req.response and returned a body:
+            # keep both (status and headers from the builder, content from the result).
+            builder.content = result
+            return builder
         return Response(result, status_code=self.status_code)
 
     def __repr__(self) -> str:

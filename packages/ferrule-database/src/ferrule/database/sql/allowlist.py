@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import BigInteger, Integer, SmallInteger
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = ("AllowList",)
+
+
+def _int_bounds(sql_type: Any) -> tuple[int, int]:
+    """The values an integer column can hold (PostgreSQL's int2/int4/int8)."""
+    if isinstance(sql_type, BigInteger):
+        bits = 64
+    elif isinstance(sql_type, SmallInteger):
+        bits = 16
+    elif isinstance(sql_type, Integer):
+        bits = 32
+    else:
+        bits = 64
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 class AllowList:
@@ -89,12 +103,20 @@ class AllowList:
         except (AttributeError, NotImplementedError):
             return value
         try:
-            return TypeAdapter(python_type).validate_python(value)
+            coerced = TypeAdapter(python_type).validate_python(value)
         except ValidationError:
-            msg = f"Invalid value {value!r} for {name!r}: expected {python_type.__name__}."
-            raise HTTPException(
-                400, msg, errors=[{"loc": ["query", name], "msg": msg, "type": "value_error"}]
-            ) from None
+            pass
+        else:
+            if not isinstance(coerced, int):
+                return coerced
+            # Out of the column's range the driver refuses to bind it: a 500, not a 400.
+            low, high = _int_bounds(column.type)
+            if low <= coerced <= high:
+                return coerced
+        msg = f"Invalid value {value!r} for {name!r}: expected {python_type.__name__}."
+        raise HTTPException(
+            400, msg, errors=[{"loc": ["query", name], "msg": msg, "type": "value_error"}]
+        )
 
     def filters(
         self, params: Mapping[str, Any], *, strict: bool = False

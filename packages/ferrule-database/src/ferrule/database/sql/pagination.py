@@ -7,7 +7,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from ferrule.core import HTTPException
 
-__all__ = ("Page", "make_page", "page_number")
+__all__ = ("MAX_PAGE_NUMBER", "Page", "make_page", "page_number")
 
 T = TypeVar("T")
 
@@ -24,21 +24,31 @@ class Page(TypedDict, Generic[T]):
     has_prev: bool
 
 
+#: The largest page number or size accepted: far past any real table, and small
+#: enough that ``(page - 1) * per_page`` fits the 64-bit OFFSET of SQLite and
+#: PostgreSQL (past it the driver fails: a 500).
+MAX_PAGE_NUMBER = 2**31 - 1
+
+
 def page_number(value: Any, name: str, *, maximum: int | None = None) -> int:
     """Parse a page number or size from a request: a whole number >= 1.
 
     Raises:
-        HTTPException: 400 naming the parameter, for ``0``, ``-1``, ``"abc"``...
+        HTTPException: 400 naming the parameter, for ``0``, ``-1``, ``"abc"``,
+            or a number above ``maximum`` (at most :data:`MAX_PAGE_NUMBER`).
     """
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        number = int(value.strip())
+        digits = value.strip()
+        # int() refuses thousands of digits (ValueError); so many are too big anyway.
+        number = int(digits) if len(digits) <= 12 else MAX_PAGE_NUMBER + 1
     if number is None or number < 1:
         raise _bad(name, value, "a whole number >= 1")
-    if maximum is not None and number > maximum:
-        raise _bad(name, value, f"at most {maximum}")
+    limit = MAX_PAGE_NUMBER if maximum is None else min(maximum, MAX_PAGE_NUMBER)
+    if number > limit:
+        raise _bad(name, value, f"at most {limit}")
     return number
 
 
