@@ -361,6 +361,7 @@ def test_new_creates_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert len(secret) >= 50
     assert secret not in (root / ".env.example").read_text()
     assert ".env" in (root / ".gitignore").read_text().splitlines()
+    assert (root / ".env").stat().st_mode & 0o777 == 0o600
     assert 'name = "my-blog"' in (root / "pyproject.toml").read_text()
     assert 'APP_NAME: str = "My Blog"' in (root / "app/configs.py").read_text()
     other = create_project(tmp_path / "second", "second", [])

@@ -86,6 +86,8 @@ def create_project(target: Path, name: str, batteries: list[str]) -> list[Path]:
         dest = target / relative
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(Template(source.read_text("utf-8")).substitute(values), "utf-8")
+        if dest.name == ".env":
+            dest.chmod(0o600)  # it holds the SECRET_KEY: readable by its owner only
         written.append(dest)
     return written
 
