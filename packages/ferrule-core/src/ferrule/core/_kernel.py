@@ -139,40 +139,53 @@ class HttpKernel:
                     extra={"request_id": rid},
                 )
 
-    async def _dispatch(self, req: Request, send: Send) -> None:
-        host_ok, router = self._host_ok, self._router
-        assert host_ok is not None
+    def _route(self, req: Request) -> Response[Any] | None:
+        """Host check, CORS preflight and route match (shared with MiddlewareBase).
+
+        Sets ``req.route`` and ``req.route_parameters``; returns a response when
+        the request is answered here (a preflight), else None. Raises the 400/404/
+        405/308 errors.
+        """
+        router = self._router
+        host_ok = self._host_ok
         assert router is not None
-        route: Route | None = None
+        assert host_ok is not None
+        if not host_ok(req._host):
+            host = req._host.decode("latin-1") if req._host else None
+            raise HTTPException(400, f"Invalid Host header {host!r}")
+        if req._origin is not None and req.method == "OPTIONS":
+            preflight = self._preflight(req, router)
+            if preflight is not None:
+                return preflight
+        route, args = router.match(req.path, req.method, req.scope.get("query_string", b""))
+        req.route = route
+        req.route_parameters = args
+        if req._origin is not None and route.cors is not None:
+            req._cors = route.cors.headers_for(req._origin)
+        return None
+
+    async def _method_not_allowed(self, req: Request, exc: MethodNotAllowedError) -> Response[Any]:
+        """Automatic OPTIONS (204 + Allow), or the 405 error response."""
+        self._error_cors(req, req.route)
+        if req.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join(exc.allowed)})
+        return await self._errors.render(req, exc)
+
+    async def _dispatch(self, req: Request, send: Send) -> None:
         try:
-            if not host_ok(req._host):
-                host = req._host.decode("latin-1") if req._host else None
-                raise HTTPException(400, f"Invalid Host header {host!r}")
-            if req._origin is not None and req.method == "OPTIONS":
-                preflight = self._preflight(req, router)
-                if preflight is not None:
-                    await self._send(req, preflight, send, None)
-                    return
-            route, args = router.match(req.path, req.method, req.scope.get("query_string", b""))
-            req.route = route
-            req.route_parameters = args
-            if req._origin is not None and route.cors is not None:
-                req._cors = route.cors.headers_for(req._origin)
+            answered = self._route(req)
+            if answered is not None:
+                await self._send(req, answered, send, None)
+                return
+            route: Route = req.route
             result = await route.handle(req)
         except ClientDisconnectError:
             return
         except MethodNotAllowedError as exc:
-            self._error_cors(req, route)
-            if req.method == "OPTIONS":
-                response: Response[Any] = Response(
-                    status_code=204, headers={"Allow": ", ".join(exc.allowed)}
-                )
-            else:
-                response = await self._errors.render(req, exc)
-            await self._send(req, response, send, None)
+            await self._send(req, await self._method_not_allowed(req, exc), send, None)
             return
         except Exception as exc:
-            self._error_cors(req, route)
+            self._error_cors(req, req.route)
             response = await self._errors.render(req, exc)
             await self._send(req, response, send, None)
             if self.propagate_exceptions and self._unhandled(exc):

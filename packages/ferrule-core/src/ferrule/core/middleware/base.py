@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import HTTPException
 from ..negotiation import JSON_ACCEPTS, negotiate
 from ..request import ClientDisconnectError, Request
 from ..responses import Response
@@ -145,26 +144,14 @@ class _ChainDispatch:
 async def respond(app: App, req: Request) -> Response[Any]:
     """Run the request through routing and its handler; return the Response.
 
-    Mirrors ``HttpKernel._dispatch`` without its send fast paths: keep the two
-    in step.
+    Routing and error handling are the kernel's own (``_route``,
+    ``_method_not_allowed``); only the send fast paths of ``_dispatch`` are left out.
     """
-    host_ok, router = app._host_ok, app._router
-    assert host_ok is not None
-    assert router is not None
-    route: Route | None = None
     try:
-        if not host_ok(req._host):
-            host = req._host.decode("latin-1") if req._host else None
-            raise HTTPException(400, f"Invalid Host header {host!r}")
-        if req._origin is not None and req.method == "OPTIONS":
-            preflight = app._preflight(req, router)
-            if preflight is not None:
-                return preflight
-        route, args = router.match(req.path, req.method, req.scope.get("query_string", b""))
-        req.route = route
-        req.route_parameters = args
-        if req._origin is not None and route.cors is not None:
-            req._cors = route.cors.headers_for(req._origin)
+        answered = app._route(req)
+        if answered is not None:
+            return answered
+        route: Route = req.route
         result = await route.handle(req)
         accept = req._accept
         if accept is not None and accept not in JSON_ACCEPTS:
@@ -180,12 +167,9 @@ async def respond(app: App, req: Request) -> Response[Any]:
     except ClientDisconnectError:
         raise
     except MethodNotAllowedError as exc:
-        app._error_cors(req, route)
-        if req.method == "OPTIONS":
-            return Response(status_code=204, headers={"Allow": ", ".join(exc.allowed)})
-        return await app._errors.render(req, exc)
+        return await app._method_not_allowed(req, exc)
     except Exception as exc:
-        app._error_cors(req, route)
+        app._error_cors(req, req.route)
         response = await app._errors.render(req, exc)
         if app.propagate_exceptions and app._unhandled(exc):
             setattr(req.state, _UNHANDLED, exc)
