@@ -200,6 +200,18 @@ async def test_uvicorn_loggers_routed_through_root(tmp_path: Path) -> None:
     assert uv.propagate is True
 
 
+async def test_uvicorn_access_logger_is_switched_off(tmp_path: Path) -> None:
+    # uvicorn formats its access line (client address, quoted path) whenever
+    # hasHandlers() is true, before any level or disabled check: it must be false.
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(logging.NullHandler())
+    access.propagate = True
+    await app_with(tmp_path).startup()
+    assert access.handlers == []
+    assert access.hasHandlers() is False
+    assert access.isEnabledFor(logging.CRITICAL) is False
+
+
 def _calls_per_request(app: App, n: int = 200) -> float:
     import asyncio
 

@@ -374,6 +374,8 @@ class App(HttpKernel):
         entry = build_entry(self)
         self._router = router
         self._entry = entry
+        # The bound method compares equal to a fresh one: the entry *is* the kernel.
+        self._direct_http = entry == self._core and not self._mounts
 
     @property
     def router(self) -> Router:
