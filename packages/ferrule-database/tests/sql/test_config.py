@@ -20,7 +20,7 @@ def test_defaults() -> None:
     settings = SqlDatabaseConfig()
     assert settings.DATABASE_URI == DEFAULT_URI == "sqlite+aiosqlite:///./app.db"
     assert settings.SESSION_NAME == "session"
-    assert settings.POOL_PRE_PING is True
+    assert settings.POOL_PRE_PING is None  # automatic: see test_pre_ping_is_automatic
     assert settings.SHOW_SQL is False
     db = SqlDatabase()
     assert (db.name, db.db_name, db.config_key) == ("db", "db", "SQL_DATABASE")
@@ -98,7 +98,7 @@ async def test_pool_options_reach_the_engine(tmp_path: Path) -> None:
         assert pool._max_overflow == 1  # type: ignore[attr-defined]
         assert pool._recycle == 60
         assert pool._timeout == 2.5  # type: ignore[attr-defined]
-        assert pool._pre_ping is True
+        assert pool._pre_ping is False  # SQLite: nothing to ping
         assert engine.echo is True
 
 
@@ -120,3 +120,24 @@ async def test_pool_size_on_memory_sqlite_is_a_startup_error() -> None:
     app = App({"SQL_DATABASE": {**section, "POOL_SIZE": 5}}, extensions=[db])
     with pytest.raises(ImproperlyConfiguredError, match="cannot create the engine"):
         await app.startup()
+
+
+@pytest.mark.parametrize(
+    ("uri", "setting", "expected"),
+    [
+        ("sqlite+aiosqlite:///./app.db", None, False),  # a local file cannot drop
+        ("sqlite+aiosqlite://", None, False),
+        ("postgresql+asyncpg://app@db.internal/app", None, True),  # servers restart
+        ("sqlite+aiosqlite:///./app.db", True, True),  # an explicit setting wins
+        ("postgresql+asyncpg://app@db.internal/app", False, False),
+    ],
+)
+async def test_pre_ping_is_automatic(uri: str, setting: bool | None, expected: bool) -> None:
+    from ferrule.database.sql.engine import build_engine
+
+    settings = SqlDatabaseConfig(DATABASE_URI=uri, POOL_PRE_PING=setting)
+    engine = build_engine(settings, "SQL_DATABASE")  # creating an engine connects nothing
+    try:
+        assert engine.pool._pre_ping is expected
+    finally:
+        await engine.dispose()

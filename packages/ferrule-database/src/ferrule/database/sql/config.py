@@ -48,7 +48,8 @@ class SqlDatabaseConfig(BaseModel):
     MAX_OVERFLOW: int | None = Field(default=None, ge=0)
     POOL_RECYCLE: int | None = Field(default=None, ge=-1)
     POOL_TIMEOUT: float | None = Field(default=None, gt=0)
-    POOL_PRE_PING: bool = True
+    #: None: on for client/server databases, off for SQLite (see engine_options).
+    POOL_PRE_PING: bool | None = None
     RETRY_AFTER: int = Field(default=5, ge=0)
     ENGINE_OPTIONS: dict[str, Any] = Field(default_factory=dict)
     ALEMBIC_MIGRATION_DIR: str | None = None
