@@ -277,3 +277,77 @@ def test_rule_arguments_reads_converters() -> None:
         "rest": "path",
     }
     assert rule_arguments("/s/<string(length=2):code>") == {"code": "string"}
+
+
+@path("/conv")
+class ConvertersApi(Controller):
+    @get("/plain/<int:n>")
+    async def plain(self, n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @get("/bounded/<int(min=1, max=99):n>")
+    async def bounded(self, n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @get("/fixed/<int(fixed_digits=4):year>")
+    async def fixed(self, year: int) -> dict[str, int]:
+        return {"year": year}
+
+    @get("/signed/<int(signed=True):n>")
+    async def signed(self, n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @get("/name/<name>/<int:n>")
+    async def named(self, name: str, n: int) -> dict[str, Any]:
+        return {"name": name, "n": n}
+
+    @get("/short/<string(maxlength=3):code>")
+    async def short(self, code: str) -> dict[str, str]:
+        return {"code": code}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/conv/plain/7",
+        "/conv/plain/007",
+        "/conv/plain/" + "9" * 5000,  # beyond int()'s digit limit: no match
+        "/conv/plain/\u0664\u0662",  # Arabic-Indic digits: \d matches, int() converts
+        "/conv/plain/-1",
+        "/conv/bounded/0",
+        "/conv/bounded/5",
+        "/conv/bounded/100",
+        "/conv/fixed/2024",
+        "/conv/fixed/24",
+        "/conv/signed/-12",
+        "/conv/name/ada/3",
+        "/conv/name/ada%20l/3",
+        "/conv/short/abc",
+        "/conv/short/abcd",
+    ],
+)
+def test_dynamic_fast_path_agrees_with_werkzeug(target: str) -> None:
+    """Whatever the fast path answers, Werkzeug's matcher answers the same."""
+    from ferrule.core.routing.router import NotFoundError
+
+    app = App(controllers=[ConvertersApi])
+    router = app.router
+    try:
+        expected: Any = router.adapter.match(target, "GET", return_rule=True)
+    except Exception as exc:  # NotFound and friends
+        expected = type(exc).__name__
+    fast = router._match_dynamic(target, "GET")
+    if fast is not None:
+        route, args = fast
+        assert not isinstance(expected, str), f"fast path matched, Werkzeug said {expected}"
+        rule, wargs = expected
+        assert route is rule.ferrule_route
+        assert args == wargs
+        assert [type(v) for v in args.values()] == [type(v) for v in wargs.values()]
+    try:
+        route, args = router.match(target, "GET")
+    except NotFoundError:
+        assert expected == "NotFound"
+    else:
+        assert not isinstance(expected, str)
+        assert (route, args) == (expected[0].ferrule_route, dict(expected[1]))

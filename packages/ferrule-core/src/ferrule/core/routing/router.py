@@ -9,10 +9,13 @@ from urllib.parse import urlsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BuildError, Map, RequestRedirect, Rule
+from werkzeug.routing.converters import IntegerConverter, UnicodeConverter
 
 from ..exceptions import FerruleError, HTTPException
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .route import Route
 
 __all__ = ("MethodNotAllowedError", "NotFoundError", "Router", "UrlBuildError")
@@ -80,6 +83,8 @@ class Router:
                 if "GET" in route.methods:
                     slot.setdefault("HEAD", route)
         self.dynamic = _dynamic_buckets(routes)
+        # Paths that a static rule "<path>/" would redirect (checked without a concat).
+        self._slash_static = frozenset(r[:-1] for r in self.static if r.endswith("/"))
 
     def match(
         self, path: str, method: str, query: bytes | str = b""
@@ -116,7 +121,7 @@ class Router:
         static rule needs a trailing-slash redirect. Anything else (errors,
         redirects, ambiguity) goes to Werkzeug, which stays the reference.
         """
-        if path.endswith("/") or (path + "/") in self.static:
+        if path.endswith("/") or path in self._slash_static:
             return None
         candidates = self.dynamic.get(path[1:].partition("/")[0])
         if candidates is None:
@@ -128,8 +133,10 @@ class Router:
                 continue
             if found is not None:
                 return None  # ambiguous: let Werkzeug apply its weights
+            args: dict[str, Any] = {}
             try:
-                args = {name: conv(m[group]) for name, group, conv in pattern.converters}
+                for name, group, conv in pattern.converters:
+                    args[name] = m[group] if conv is None else conv(m[group])
             except Exception:
                 return None
             found = (pattern, args)
@@ -206,7 +213,7 @@ _ARG = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\((?:.*?)\))?:)?([a-zA-Z_][a-zA
 def _compile(rule: str, wrule: Rule) -> _Pattern | None:
     converters_by_name: dict[str, Any] = getattr(wrule, "_converters", {})
     parts: list[str] = []
-    converters: list[tuple[str, str, Any]] = []
+    converters: list[tuple[str, str, Callable[[str], Any] | None]] = []
     pos = 0
     for i, m in enumerate(_ARG.finditer(rule)):
         name = m[1]
@@ -216,7 +223,23 @@ def _compile(rule: str, wrule: Rule) -> _Pattern | None:
         parts.append(re.escape(rule[pos : m.start()]))
         group = f"g{i}"
         parts.append(f"(?P<{group}>{conv.regex})")
-        converters.append((name, group, conv.to_python))
+        converters.append((name, group, _to_python(conv)))
         pos = m.end()
     parts.append(re.escape(rule[pos:]))
     return _Pattern(re.compile("".join(parts)), converters)
+
+
+def _to_python(conv: Any) -> Callable[[str], Any] | None:
+    """The converter's ``to_python``, cheaper where the outcome is the same.
+
+    A plain ``<int:...>`` (no fixed digits, min or max) is ``int`` itself, and a
+    plain string segment needs no call at all (None): its ``to_python`` is the
+    identity. Anything else keeps the converter's own method.
+    """
+    kind = type(conv)
+    if kind is IntegerConverter and not conv.fixed_digits and conv.min is None and conv.max is None:
+        return int
+    if kind is UnicodeConverter:
+        return None
+    to_python: Callable[[str], Any] = conv.to_python
+    return to_python
