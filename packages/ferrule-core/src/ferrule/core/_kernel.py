@@ -185,7 +185,8 @@ class HttpKernel:
                 await self._send(req, answered, send, None)
                 return
             route: Route = req.route
-            result = await route.handle(req)
+            bare = route.bare
+            result = await (route.handle(req) if bare is None else bare())
         except ClientDisconnectError:
             return
         except MethodNotAllowedError as exc:

@@ -13,7 +13,7 @@ from ..exceptions import HTTPException
 from ..responses import Response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from pydantic import TypeAdapter
     from werkzeug.routing import Rule
@@ -49,6 +49,7 @@ class Route:
     __slots__ = (
         "after",
         "app",
+        "bare",
         "before",
         "consumes",
         "controller",
@@ -114,6 +115,17 @@ class Route:
         self.tags = tags
         self.werkzeug_rule: Rule | None = None
         self.cors: CorsPolicy | None = None
+        # Nothing to run around the handler and nothing to bind: the kernel awaits
+        # the handler itself instead of going through handle() (one frame less).
+        self.bare: Callable[[], Awaitable[Any]] | None = (
+            handler
+            if is_async
+            and self.consumes is None
+            and not (guards or before or after)
+            and not (dependant.params or dependant.dependencies or dependant.body_params)
+            and not dependant.needs_context
+            else None
+        )
         # dict/list/str results can be sent without a Response object.
         self.plain_result = response_adapter is None and self.produces is None and not after
         # So can an instance of exactly the declared model: serialize straight to bytes.
