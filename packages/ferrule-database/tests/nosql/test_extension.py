@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
+import mongomock_motor  # a test dependency: missing is an error, never a skip
 import pytest
+from pydantic import BaseModel
 
-mongomock_motor = pytest.importorskip(
-    "mongomock_motor", reason="mongomock-motor is a test dependency (the root dev group)"
-)
-
-from pydantic import BaseModel  # noqa: E402
-
-from ferrule.core import (  # noqa: E402
+from ferrule.core import (
     App,
     Controller,
     Depends,
@@ -22,8 +18,8 @@ from ferrule.core import (  # noqa: E402
     path,
     post,
 )
-from ferrule.core.testing import TestClient  # noqa: E402
-from ferrule.database import AsyncNoSqlBackendBase, NoSqlDatabase, plain_filter  # noqa: E402
+from ferrule.core.testing import TestClient
+from ferrule.database import AsyncNoSqlBackendBase, NoSqlDatabase, plain_filter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mongomock_motor  # a test dependency: missing is an error, never a skip
 import pytest
 
-mongomock_motor = pytest.importorskip(
-    "mongomock_motor", reason="mongomock-motor is a test dependency (the root dev group)"
-)
-
-from ferrule.core import ImproperlyConfiguredError  # noqa: E402
-from ferrule.database.nosql.mongo import MongoBackend  # noqa: E402
+from ferrule.core import ImproperlyConfiguredError
+from ferrule.database.nosql.mongo import MongoBackend
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -17,7 +17,6 @@ URI = os.environ.get("FERRULE_TEST_MONGO_URI")
 pytestmark = pytest.mark.skipif(
     not URI, reason="FERRULE_TEST_MONGO_URI is not set (no MongoDB server on this machine)"
 )
-pymongo = pytest.importorskip("pymongo", reason="the mongo extra is not installed")
 
 from ferrule.core import App, Controller, path, post  # noqa: E402
 from ferrule.core.testing import TestClient  # noqa: E402

@@ -324,13 +324,12 @@ def configure_logging(app: App) -> None:
     for name in _UVICORN:
         uv = logging.getLogger(name)
         uv.handlers.clear()
-        uv.propagate = True
-    # ferrule.access replaces uvicorn's access line. uvicorn decides per connection
-    # with ``hasHandlers()`` whether to build that line, and formats its arguments
-    # (client address, quoted path) before the level check: a logger that merely
-    # is ``disabled`` still costs that work on every request. No handlers and no
-    # propagation make ``hasHandlers()`` false, so uvicorn skips it entirely.
-    access = logging.getLogger("uvicorn.access")
-    access.propagate = False
-    access.disabled = True
+        # ferrule.access replaces uvicorn's access line. uvicorn decides per
+        # connection with ``hasHandlers()`` whether to build that line, and formats
+        # its arguments (client address, quoted path) before any level check: a
+        # logger that is merely ``disabled`` still costs that work on every request.
+        # No handlers and no propagation make ``hasHandlers()`` false.
+        is_access = name == "uvicorn.access"
+        uv.propagate = not is_access
+        uv.disabled = is_access
     app.log_handlers = [handler for _, handler in pairs]
