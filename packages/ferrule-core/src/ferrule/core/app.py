@@ -7,6 +7,7 @@ import itertools
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import _gc
 from ._kernel import HttpKernel
 from .binding import compile_dependant
 from .composition import apply_prefixes
@@ -108,6 +109,7 @@ class App(HttpKernel):
         #: Re-raise unhandled exceptions after answering 500 (the test client sets it).
         self.propagate_exceptions = False
         self._started = False
+        self._gc_tuned = False
         self._rid_counter = itertools.count(1)
         self._access_log = self.config.ACCESS_LOG
         self._max_body = self.config.MAX_BODY_SIZE
@@ -464,24 +466,38 @@ class App(HttpKernel):
             await self.shutdown()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except BaseException as exc:
-                    logger.exception("Application startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    try:
+                        await self.startup()
+                    except BaseException as exc:
+                        logger.exception("Application startup failed")
+                        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                        return
+                    if self.config.GC_TUNING and not self._gc_tuned:
+                        # Served by a server only: TestClient and app.lifespan() call
+                        # startup() directly and leave the collector alone.
+                        _gc.tune()
+                        self._gc_tuned = True
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    self._gc_untune()
+                    try:
+                        await self.shutdown()
+                    except BaseException as exc:
+                        await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                        return
+                    await send({"type": "lifespan.shutdown.complete"})
                     return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.shutdown()
-                except BaseException as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        finally:
+            self._gc_untune()
+
+    def _gc_untune(self) -> None:
+        if self._gc_tuned:
+            self._gc_tuned = False
+            _gc.untune()
 
     # -- ASGI --------------------------------------------------------------------
 
