@@ -4,11 +4,16 @@
     uv run python tools/bench/profile_app.py --endpoint items --tool pyinstrument
     uv run python tools/bench/profile_app.py --endpoint json --tool py-spy  # live uvicorn + wrk
     uv run python tools/bench/profile_app.py --tool time --framework all    # µs/request, in-process
+    uv run python tools/bench/profile_app.py --tool server --framework all  # same, through uvicorn
 
 In-process modes (cprofile, pyinstrument, time) drive the ASGI app directly with
 a prepared scope, without a server: only framework work is measured and the
 numbers are far less noisy than req/s. ``cprofile`` also prints function calls
-per request, a deterministic figure. ``py-spy`` samples a real uvicorn server
+per request, a deterministic figure. ``server`` times whole requests through
+uvicorn's HTTP protocol (httptools parsing, the app behind uvicorn's proxy-headers
+middleware, uvicorn's header checks and response writing) with a transport that
+counts writes instead of sending them: everything of a live request but the
+socket system calls, again with little noise. ``py-spy`` samples a real uvicorn server
 (pinned to CPU 0) while wrk (CPU 1) loads it, server and event loop included.
 Runs in the bench venv (re-executes itself there).
 """
@@ -205,6 +210,88 @@ def in_process(framework: str, endpoint: str, n: int, tool: str, top: int) -> No
     loop.close()
 
 
+class _Transport:
+    """What uvicorn's HTTP protocol uses of a transport; writes are kept, not sent."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.status = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        if data.startswith(b"HTTP/1.1 "):
+            self.status = int(data[9:12])
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": (HOST, 8000), "peername": (HOST, 50000)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def set_protocol(self, protocol: Any) -> None:
+        pass
+
+
+def _http_bytes(endpoint: str) -> bytes:
+    scope, body = _scope(endpoint)
+    target = scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+    head = [f"{scope['method']} {target} HTTP/1.1".encode()]
+    head += [name + b": " + value for name, value in scope["headers"]]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def server_time(framework: str, endpoint: str, n: int) -> None:
+    """µs per request through uvicorn's httptools protocol, sockets excepted."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    driver = Driver(framework)
+    # As in a served process: uvicorn's config (and its logging setup) before the
+    # app's lifespan, the app wrapped in uvicorn's proxy-headers middleware.
+    config = Config(driver.app, http="httptools", access_log=False, log_level="warning")
+    config.load()
+    loop.run_until_complete(driver.startup())
+    protocol = HttpToolsProtocol(config, ServerState(), driver.state, loop)
+    transport = _Transport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    request = _http_bytes(endpoint)
+
+    async def run(count: int) -> None:
+        for _ in range(count):
+            want = transport.writes + 2  # status line + headers, then the body
+            protocol.data_received(request)
+            # Polled on purpose: an Event would add a future per request to the time.
+            while transport.writes < want:  # noqa: ASYNC110
+                await asyncio.sleep(0)
+
+    loop.run_until_complete(run(1))
+    expected = 201 if endpoint == "items" else 200
+    if transport.status != expected:
+        raise SystemExit(f"{framework} {endpoint}: status {transport.status}, expected {expected}")
+    loop.run_until_complete(run(min(n, 2000)))  # warm-up
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        loop.run_until_complete(run(n))
+        best = min(best, (time.perf_counter() - t0) / n)
+    per = best * 1e6
+    print(f"{framework:<11} {endpoint:<9} {per:8.1f} µs/request through uvicorn (best of 5 x {n})")
+    loop.run_until_complete(driver.shutdown())
+    loop.close()
+
+
 def _where(filename: str, line: int, func: str) -> str:
     if filename.startswith(str(ROOT)):
         filename = os.path.relpath(filename, ROOT)
@@ -345,10 +432,14 @@ def _component(file: str) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--framework", default="ferrule", help="a bench app, or 'all' (time only)")
+    p.add_argument(
+        "--framework", default="ferrule", help="a bench app, or 'all' (time and server only)"
+    )
     p.add_argument("--endpoint", default="json", help="an endpoint, or 'all'")
     p.add_argument(
-        "--tool", default="cprofile", choices=["cprofile", "pyinstrument", "py-spy", "time"]
+        "--tool",
+        default="cprofile",
+        choices=["cprofile", "pyinstrument", "py-spy", "time", "server"],
     )
     p.add_argument("-n", "--requests", type=int, default=20000, help="in-process requests")
     p.add_argument("--seconds", type=int, default=10, help="py-spy sampling time")
@@ -367,14 +458,16 @@ def main() -> int:
         for ep in eps:
             if args.tool == "py-spy":
                 py_spy(fw, ep, args.seconds, args.top)
-            elif args.tool == "time" and not args.child:
+            elif args.tool in ("time", "server") and not args.child:
                 # one process per app and endpoint: nothing shared between measurements
                 subprocess.run(
-                    [str(VENV_PY), __file__, "--tool", "time", "--child", "--framework", fw,
+                    [str(VENV_PY), __file__, "--tool", args.tool, "--child", "--framework", fw,
                      "--endpoint", ep, "-n", str(args.requests)],
                     check=True,
                     timeout=600,
                 )  # fmt: skip
+            elif args.tool == "server":
+                server_time(fw, ep, args.requests)
             else:
                 in_process(fw, ep, args.requests, args.tool, args.top)
     return 0
