@@ -159,6 +159,16 @@ async def _loop(one: Any, n: int) -> None:
         await one()
 
 
+def _best_of_5(loop: asyncio.AbstractEventLoop, batch: Any, n: int) -> float:
+    """Seconds per request: the fastest of five batches of ``n`` (``batch()`` makes one)."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        loop.run_until_complete(batch())
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
@@ -180,11 +190,7 @@ def in_process(framework: str, endpoint: str, n: int, tool: str, top: int) -> No
         raise SystemExit(f"{framework} {endpoint}: status {status}, expected {expected}")
     loop.run_until_complete(_loop(one, min(n, 2000)))  # warm-up
     if tool == "time":
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            loop.run_until_complete(_loop(one, n))
-            best = min(best, (time.perf_counter() - t0) / n)
+        best = _best_of_5(loop, lambda: _loop(one, n), n)
         print(f"{framework:<11} {endpoint:<9} {best * 1e6:8.1f} µs/request (best of 5 x {n})")
     elif tool == "cprofile":
         prof = cProfile.Profile()
@@ -281,12 +287,7 @@ def server_time(framework: str, endpoint: str, n: int) -> None:
     if transport.status != expected:
         raise SystemExit(f"{framework} {endpoint}: status {transport.status}, expected {expected}")
     loop.run_until_complete(run(min(n, 2000)))  # warm-up
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        loop.run_until_complete(run(n))
-        best = min(best, (time.perf_counter() - t0) / n)
-    per = best * 1e6
+    per = _best_of_5(loop, lambda: run(n), n) * 1e6
     print(f"{framework:<11} {endpoint:<9} {per:8.1f} µs/request through uvicorn (best of 5 x {n})")
     loop.run_until_complete(driver.shutdown())
     loop.close()
