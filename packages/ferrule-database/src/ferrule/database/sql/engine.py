@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from ferrule.core import ImproperlyConfiguredError
 
+from ._sqlite import one_hop
 from .config import check_async_uri, masked
 
 if TYPE_CHECKING:
@@ -40,12 +41,39 @@ def pre_ping(settings: SqlDatabaseConfig) -> bool:
     return make_url(settings.DATABASE_URI).get_backend_name() != "sqlite"
 
 
+def sqlite_file_pool(settings: SqlDatabaseConfig) -> bool:
+    """True when the engine will pool connections to a SQLite file in a ``QueuePool``.
+
+    In-memory databases get a ``StaticPool`` (one shared connection), which takes
+    no size options; an explicit ``poolclass``/``pool`` in ``ENGINE_OPTIONS`` is the
+    user's choice.
+    """
+    if "poolclass" in settings.ENGINE_OPTIONS or "pool" in settings.ENGINE_OPTIONS:
+        return False
+    try:
+        url = make_url(settings.DATABASE_URI)
+        if url.get_backend_name() != "sqlite":
+            return False
+        dialect: Any = url.get_dialect()  # DefaultDialect.get_pool_class is not on Dialect
+        return issubclass(dialect.get_pool_class(url), QueuePool)
+    except Exception:  # an unknown driver: create_async_engine reports it
+        return False
+
+
 def engine_options(settings: SqlDatabaseConfig) -> dict[str, Any]:
-    """Keyword arguments of ``create_async_engine`` (pool options only when set)."""
+    """Keyword arguments of ``create_async_engine`` (pool options only when set).
+
+    ``MAX_OVERFLOW`` unset is 0 for a SQLite file (D9): overflow connections are
+    opened and closed again as load comes and goes, each a new driver thread and
+    file handle, and SQLite runs one writer at a time anyway; requests beyond
+    ``POOL_SIZE`` (SQLAlchemy's 5) wait up to ``POOL_TIMEOUT`` for a connection.
+    """
     options: dict[str, Any] = {
         "echo": settings.SHOW_SQL,
         "pool_pre_ping": pre_ping(settings),
     }
+    if settings.MAX_OVERFLOW is None and sqlite_file_pool(settings):
+        options["max_overflow"] = 0
     for key, name in (
         ("pool_size", "POOL_SIZE"),
         ("max_overflow", "MAX_OVERFLOW"),
@@ -118,6 +146,8 @@ def _connect(
 ) -> Any:
     """Open a DBAPI connection, turning every failure into the DBAPI's OperationalError.
 
+    aiosqlite connections get one-hop cursors (:func:`._sqlite.one_hop`).
+
     Async drivers raise plain ``OSError``s (``ConnectionRefusedError``, DNS and
     timeout errors) or their own exceptions when connecting; SQLAlchemy passes
     those through unwrapped. Wrapping them gives one exception family
@@ -125,7 +155,7 @@ def _connect(
     """
     dbapi = dialect.loaded_dbapi
     try:
-        return dialect.connect(*cargs, **cparams)
+        connection = dialect.connect(*cargs, **cparams)
     except dbapi.Error as exc:
         _mark(exc)
         raise
@@ -133,6 +163,9 @@ def _connect(
         error = dbapi.OperationalError(f"cannot connect to the database: {exc!r}")
         _mark(error)
         raise error from exc
+    if dialect.driver == "aiosqlite":
+        return one_hop(connection)  # one thread hop per statement (_sqlite.py, D8)
+    return connection
 
 
 def _mark(exc: BaseException) -> None:

@@ -1,0 +1,147 @@
+"""SQLite through aiosqlite: one trip to the driver's thread per statement.
+
+aiosqlite runs each connection in its own thread and every awaited call is a
+round trip: the call is queued to that thread, the thread wakes, runs it, and
+hands the result back through the event loop. SQLAlchemy's adapter awaits four
+such calls for every statement (``cursor()``, ``execute()``, ``fetchall()``,
+``close()``). :class:`OneHopCursor` sends one function instead, which opens a
+``sqlite3`` cursor, executes, fetches every row (as SQLAlchemy's buffered adapter
+does), reads ``description``, ``rowcount`` and ``lastrowid`` and closes the
+cursor, all in the connection's thread. Server-side (streaming) cursors keep
+SQLAlchemy's implementation, which fetches in batches as the result is read.
+
+:func:`one_hop` upgrades the connection the dialect opened; a connection of an
+unexpected shape (another driver, an aiosqlite without its internal
+``_execute``) is returned unchanged, keeping SQLAlchemy's path.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.util.concurrency import await_only
+
+if TYPE_CHECKING:
+    import sqlite3
+
+__all__ = ("OneHopCursor", "one_hop")
+
+# aiosqlite connection adapter class -> its one-hop subclass.
+_UPGRADED: dict[type[Any], type[Any]] = {}
+
+_Outcome = tuple[Any, list[Any], int, int | None]
+
+
+class OneHopCursor:
+    """A DBAPI cursor over an aiosqlite connection: one thread hop per ``execute``."""
+
+    server_side = False
+    __slots__ = ("_adapt", "_rows", "arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self, adapt_connection: Any) -> None:
+        self._adapt = adapt_connection
+        self._rows: collections.deque[Any] = collections.deque()
+        self.arraysize = 1
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    # -- in the connection's thread ------------------------------------------------
+
+    @staticmethod
+    def _run(driver: Any, operation: str, parameters: Any, many: bool) -> _Outcome:
+        cursor: sqlite3.Cursor = driver._conn.cursor()
+        try:
+            if many:
+                cursor.executemany(operation, parameters)
+            elif parameters is None:
+                cursor.execute(operation)
+            else:
+                cursor.execute(operation, parameters)
+            description = cursor.description
+            rows = cursor.fetchall() if description else []
+            return description, rows, cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
+
+    # -- DBAPI -----------------------------------------------------------------------
+
+    def _call(self, operation: str, parameters: Any, many: bool) -> None:
+        driver = self._adapt._connection
+        try:
+            outcome: _Outcome = await_only(
+                driver._execute(self._run, driver, operation, parameters, many)
+            )
+        except Exception as error:
+            self._adapt._handle_exception(error)  # re-raises, translated like the stock path
+        self.description, rows, self.rowcount, self.lastrowid = outcome
+        self._rows = collections.deque(rows)
+
+    def execute(self, operation: str, parameters: Any = None) -> None:
+        self._call(operation, parameters, False)
+
+    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+        self._call(operation, seq_of_parameters, True)
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        rows = self._rows
+        count = min(self.arraysize if size is None else size, len(rows))
+        return [rows.popleft() for _ in range(count)]
+
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __iter__(self) -> Any:
+        rows = self._rows
+        while rows:
+            yield rows.popleft()
+
+    def close(self) -> None:
+        self._rows.clear()  # the sqlite3 cursor was closed in the thread already
+
+    async def _async_soft_close(self) -> None:
+        """SQLAlchemy >= 2.0.44 closes buffered cursors early: nothing is left open."""
+
+    def setinputsizes(self, *sizes: Any) -> None:
+        """Ignored, as by ``sqlite3``."""
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        """Ignored, as by ``sqlite3``."""
+
+
+def one_hop(connection: Any) -> Any:
+    """``connection`` (an aiosqlite adapter from the dialect), now with one-hop cursors.
+
+    The object keeps its state; only its class becomes a subclass whose
+    ``cursor()`` returns :class:`OneHopCursor` for buffered cursors. A connection
+    this module does not know how to drive is returned untouched.
+    """
+    driver = getattr(connection, "_connection", None)
+    if driver is None or not callable(getattr(driver, "_execute", None)):
+        return connection
+    if not isinstance(getattr(type(driver), "_conn", None), property):
+        return connection
+    base = type(connection)
+    upgraded = _UPGRADED.get(base)
+    if upgraded is None:
+        stock_cursor = base.cursor
+
+        def cursor(self: Any, server_side: bool = False) -> Any:
+            if server_side:
+                return stock_cursor(self, server_side=True)
+            return OneHopCursor(self)
+
+        upgraded = type(
+            f"OneHop{base.__name__}",
+            (base,),
+            {"__slots__": (), "cursor": cursor, "__module__": __name__},
+        )
+        _UPGRADED[base] = upgraded
+    connection.__class__ = upgraded
+    return connection
