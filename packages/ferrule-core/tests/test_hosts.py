@@ -199,3 +199,25 @@ def test_results_are_stable_across_cached_calls() -> None:
     for _ in range(3):
         assert check(b"example.com") is True
         assert check(b"evil.com") is False
+
+
+async def test_accepted_hosts_skip_the_validator_and_rejected_ones_stay_rejected() -> None:
+    app = make_app("localhost")
+    for _ in range(2):  # the second round answers from the accepted set and the cache
+        assert (await request_with_host(app, b"localhost:8000"))[0] == 200
+        assert (await request_with_host(app, b"evil.com"))[0] == 400
+    assert app._host_ok is not None
+    assert app._hosts_ok is app._host_ok.accepted
+    assert app._hosts_ok == {b"localhost:8000"}
+
+
+def test_accepted_set_is_bounded_with_the_cache() -> None:
+    from ferrule.core.hosts import _CACHE_LIMIT
+
+    validator = HostValidator(["*"])
+    for i in range(_CACHE_LIMIT + 10):
+        assert validator(b"host%d.example" % i)
+    assert len(validator.accepted) <= _CACHE_LIMIT
+    assert b"host0.example" not in validator.accepted  # evicted with the cache
+    assert not validator(b"bad host")
+    assert b"bad host" not in validator.accepted

@@ -24,6 +24,7 @@ from .routing.router import MethodNotAllowedError, Router
 
 if TYPE_CHECKING:
     import itertools
+    from contextvars import Token
 
     from pydantic import TypeAdapter
 
@@ -44,6 +45,7 @@ _JSON_CT = (b"content-type", b"application/json")
 _TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
 _RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}\Z")
 _RID_PREFIX = os.urandom(4).hex()
+_JSON_TYPES = frozenset({dict, list})
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
@@ -60,6 +62,7 @@ class HttpKernel:
         _router: Router | None
         _entry: ASGIApp | None
         _host_ok: HostValidator | None
+        _hosts_ok: set[bytes | None]
         _cors: CorsPolicy | None
         _errors: ExceptionHandlerRegistry
         _rid_key: bytes | None
@@ -121,30 +124,46 @@ class HttpKernel:
     def _request_id(self, incoming: bytes | None) -> str:
         if incoming is not None and _RID_OK.match(incoming):
             return incoming.decode("ascii")
-        return _RID_PREFIX + format(next(self._rid_counter), "08x")
+        return f"{_RID_PREFIX}{next(self._rid_counter):08x}"
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)  # type: ignore[arg-type]  # self is the App
-        rid = req.request_id = self._request_id(req._rid_in)
+        # _request_id, inlined: this runs on every request.
+        incoming = req._rid_in
+        if incoming is not None and _RID_OK.match(incoming):
+            rid = incoming.decode("ascii")
+        else:
+            rid = f"{_RID_PREFIX}{next(self._rid_counter):08x}"
+        req.request_id = rid
         token = request_id_var.set(rid)
-        access = self._access_log and _access_logger.isEnabledFor(logging.INFO)
-        start = perf_counter() if access else 0.0
+        if self._access_log and _access_logger.isEnabledFor(logging.INFO):
+            await self._http_logged(req, send, token)
+            return
         try:
             await self._dispatch(req, send)
         finally:
             if req._form is not None:  # uploaded files: close and delete spooled temp files
                 await req._form.close()
             request_id_var.reset(token)
-            if access:
-                _access_logger.info(
-                    '%s "%s %s" %d %.2fms',
-                    req.client[0] if req.client else "-",
-                    req.method,
-                    req.path,
-                    req._status,
-                    (perf_counter() - start) * 1000,
-                    extra={"request_id": rid},
-                )
+
+    async def _http_logged(self, req: Request, send: Send, token: Token[str]) -> None:
+        """``_http`` with the access log line (``ACCESS_LOG``, at INFO)."""
+        start = perf_counter()
+        try:
+            await self._dispatch(req, send)
+        finally:
+            if req._form is not None:
+                await req._form.close()
+            request_id_var.reset(token)
+            _access_logger.info(
+                '%s "%s %s" %d %.2fms',
+                req.client[0] if req.client else "-",
+                req.method,
+                req.path,
+                req._status,
+                (perf_counter() - start) * 1000,
+                extra={"request_id": req.request_id},
+            )
 
     def _route(self, req: Request) -> Response[Any] | None:
         """Host check, CORS preflight and route match (shared with MiddlewareBase).
@@ -153,22 +172,30 @@ class HttpKernel:
         the request is answered here (a preflight), else None. Raises the 400/404/
         405/308 errors.
         """
-        router = self._router
-        host_ok = self._host_ok
-        assert router is not None
-        assert host_ok is not None
-        if not host_ok(req._host):
-            host = req._host.decode("latin-1") if req._host else None
-            raise HTTPException(400, f"Invalid Host header {host!r}")
-        if req._origin is not None and req.method == "OPTIONS":
+        host = req._host
+        if host not in self._hosts_ok:  # hosts accepted before: no call
+            host_ok: HostValidator = self._host_ok  # type: ignore[assignment]
+            if not host_ok(host):
+                shown = host.decode("latin-1") if host else None
+                raise HTTPException(400, f"Invalid Host header {shown!r}")
+        router: Router = self._router  # type: ignore[assignment]
+        origin = req._origin
+        method = req.method
+        if origin is not None and method == "OPTIONS":
             preflight = self._preflight(req, router)
             if preflight is not None:
                 return preflight
-        route, args = router.match(req.path, req.method, req.scope.get("query_string", b""))
+        # Router.match's static-route lookup, inlined (a static route has no arguments:
+        # req.route_parameters keeps its empty dict).
+        slot = router.static.get(req.path)
+        route = None if slot is None else slot.get(method)
+        if route is None:
+            route, req.route_parameters = router.match(
+                req.path, method, req.scope.get("query_string", b"")
+            )
         req.route = route
-        req.route_parameters = args
-        if req._origin is not None and route.cors is not None:
-            req._cors = route.cors.headers_for(req._origin)
+        if origin is not None and route.cors is not None:
+            req._cors = route.cors.headers_for(origin)
         return None
 
     async def _method_not_allowed(self, req: Request, exc: MethodNotAllowedError) -> Response[Any]:
@@ -208,43 +235,43 @@ class HttpKernel:
                 response = await self._errors.render(req, exc)
                 await self._send(req, response, send, None)
                 return
-        # Fast paths: plain dict/list/str results skip the Response object.
-        if route.plain_result and req._response is None:
-            rtype = type(result)
-            if rtype is dict or rtype is list:
-                try:
-                    body = to_json(result)
-                except Exception as exc:
-                    response = await self._errors.render(req, exc)
-                    await self._send(req, response, send, None)
-                    return
-                await self._send_plain(req, route.status_code, _JSON_CT, body, send)
+        # Fast paths: results that need no Response object end in the plain send below.
+        status = route.status_code
+        if route.plain_result and req._response is None and type(result) is str:
+            ctype, body = _TEXT_CT, result.encode()
+        elif route.plain_result and req._response is None and type(result) in _JSON_TYPES:
+            try:
+                body = to_json(result)
+            except Exception as exc:
+                response = await self._errors.render(req, exc)
+                await self._send(req, response, send, None)
                 return
-            if rtype is str:
-                await self._send_plain(req, route.status_code, _TEXT_CT, result.encode(), send)
-                return
-        serializer = route.model_serializer
-        if (
-            serializer is not None
+            ctype = _JSON_CT
+        elif (
+            route.model_serializer is not None
             and type(result) is route.response_model
             and req._response is None
         ):
-            await self._send_plain(
-                req, route.status_code, _JSON_CT, serializer.to_json(result), send
-            )
-            return
-        response = route.to_response(req, result)
-        if route.produces is not None and response.media_type is None:
-            response.media_type = route.produces
-        if (
-            response._headers is None
-            and response._cookies is None
-            and response.media_type is None
-            and response.kind == "json"
-            and not response.streaming
-            and not response.needs_prepare
-            and response.status_code not in _NO_BODY_STATUS
-        ):
+            ctype, body = _JSON_CT, route.model_serializer.to_json(result)
+        else:
+            response = route.to_response(req, result)
+            if route.produces is not None and response.media_type is None:
+                response.media_type = route.produces
+            if not (
+                response._headers is None
+                and response._cookies is None
+                and response.media_type is None
+                and response.kind == "json"
+                and not response.streaming
+                and not response.needs_prepare
+                and response.status_code not in _NO_BODY_STATUS
+            ):
+                try:
+                    await self._send(req, response, send, route.response_adapter)
+                except _RenderError as exc:
+                    response = await self._errors.render(req, exc.__cause__ or exc)
+                    await self._send(req, response, send, None)
+                return
             # A plain JSON Response (e.g. -> Response[Model]): the short send path.
             try:
                 body, _ = response.render(route.response_adapter)
@@ -252,13 +279,27 @@ class HttpKernel:
                 response = await self._errors.render(req, exc)
                 await self._send(req, response, send, None)
                 return
-            await self._send_plain(req, response.status_code, _JSON_CT, body, send)
-            return
-        try:
-            await self._send(req, response, send, route.response_adapter)
-        except _RenderError as exc:
-            response = await self._errors.render(req, exc.__cause__ or exc)
-            await self._send(req, response, send, None)
+            ctype, status = _JSON_CT, response.status_code
+
+        # The plain send: content type, length, request id, security and CORS headers.
+        rid_key = self._rid_key
+        # Security headers are unpacked in the list display (no extra call): empty
+        # unless enabled.
+        sec = self._sec_https if req.scope.get("scheme") == "https" else self._sec_http
+        if rid_key is None:
+            headers = [ctype, (b"content-length", b"%d" % len(body)), *sec]
+        else:
+            headers = [
+                ctype,
+                (b"content-length", b"%d" % len(body)),
+                (rid_key, req.request_id.encode()),
+                *sec,
+            ]
+        if req._cors is not None:
+            headers += req._cors
+        req._status = status
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
     def _unhandled(self, exc: BaseException) -> bool:
         return not isinstance(exc, HTTPException) and self._errors.lookup(type(exc)) is None
@@ -294,29 +335,6 @@ class HttpKernel:
         return error_response(
             403, f"CORS preflight refused for origin {req._origin.decode('latin-1')!r}"
         )
-
-    async def _send_plain(
-        self, req: Request, status: int, ctype: tuple[bytes, bytes], body: bytes, send: Send
-    ) -> None:
-        rid_key = self._rid_key
-        scope = req.scope
-        # Unpacked in the list display (no extra call): empty unless enabled.
-        https = "scheme" in scope and scope["scheme"] == "https"
-        sec = self._sec_https if https else self._sec_http
-        if rid_key is None:
-            headers = [ctype, (b"content-length", b"%d" % len(body)), *sec]
-        else:
-            headers = [
-                ctype,
-                (b"content-length", b"%d" % len(body)),
-                (rid_key, req.request_id.encode()),
-                *sec,
-            ]
-        if req._cors is not None:
-            headers.extend(req._cors)
-        req._status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
 
     async def _send(
         self,

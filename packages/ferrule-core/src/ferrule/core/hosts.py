@@ -21,13 +21,16 @@ class HostValidator:
     its subdomains (``.example.com``), or ``*`` for any well-formed host.
     """
 
-    __slots__ = ("_any", "_cache", "_exact", "_suffixes")
+    __slots__ = ("_any", "_cache", "_exact", "_suffixes", "accepted")
 
     def __init__(self, allowed: list[str]) -> None:
         self._any = "*" in allowed
         self._exact = {h.lower() for h in allowed if not h.startswith(".") and h != "*"}
         self._suffixes = tuple(h.lower() for h in allowed if h.startswith("."))
         self._cache: dict[bytes, bool] = {}
+        #: The values accepted so far (bounded like the cache): the kernel tests
+        #: membership here before calling the validator.
+        self.accepted: set[bytes | None] = set()
 
     def __call__(self, host: bytes | None) -> bool:
         if host is None:
@@ -39,7 +42,10 @@ class HostValidator:
         ok = self._check(host)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
+            self.accepted.clear()
         self._cache[host] = ok
+        if ok:
+            self.accepted.add(host)
         return ok
 
     def _check(self, host: bytes) -> bool:

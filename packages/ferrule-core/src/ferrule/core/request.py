@@ -38,6 +38,9 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
+_UNSET: Any = object()
+
+
 class Request:
     """An HTTP request. Everything is parsed lazily, at most once.
 
@@ -49,33 +52,24 @@ class Request:
         app: the :class:`~ferrule.core.App` serving the request.
     """
 
-    __slots__ = (
-        "_accept",
-        "_body",
-        "_clen",
-        "_cookies",
-        "_cors",
-        "_ctype",
-        "_form",
-        "_headers",
-        "_host",
-        "_json",
-        "_origin",
-        "_query",
-        "_receive",
-        "_response",
-        "_rid_in",
-        "_state",
-        "_status",
-        "_stream_consumed",
-        "app",
-        "method",
-        "path",
-        "request_id",
-        "route",
-        "route_parameters",
-        "scope",
-    )
+    # No __slots__: what most requests never set (a body, parsed headers, a form,
+    # a response builder, CORS headers...) is a class-level default, so the
+    # constructor stores only what every request has. Python 3.11+ keeps the
+    # stored attributes inline in the object, as fast as slots to read and write.
+    route: Any = None
+    request_id: str = ""
+    _state: State | None = None
+    _headers: Headers | None = None
+    _query: QueryParams | None = None
+    _cookies: dict[str, str] | None = None
+    _body: bytes | None = None
+    _json: Any = _UNSET
+    _form: FormData | None = None
+    _response: Response[Any] | None = None
+    _stream_consumed: bool = False
+    #: CORS headers the kernel adds to the response (set when allowed).
+    _cors: list[tuple[bytes, bytes]] | None = None
+    _status: int = 0
 
     def __init__(self, scope: Scope, receive: Receive, app: App) -> None:
         self.scope = scope
@@ -89,17 +83,6 @@ class Request:
             path = path[len(root) :] or "/"
         self.path = path
         self.route_parameters: dict[str, Any] = {}
-        self.route: Any = None
-        self.request_id: str = ""
-        self._state: State | None = None
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
-        self._body: bytes | None = None
-        self._json: Any = _UNSET
-        self._form: FormData | None = None
-        self._response: Response[Any] | None = None
-        self._stream_consumed = False
         # What the kernel always needs from the headers, read with one dict built
         # in C. Repeated names (only possible when the sizes differ) take the
         # careful path: a repeated Host is ambiguous (RFC 9112 3.2) and must fail.
@@ -117,9 +100,6 @@ class Request:
         # Content negotiation (negotiation.py) compares it with */* and JSON types.
         # (`in` + `[]` rather than .get: no method call on every request.)
         self._accept: bytes | None = index[b"accept"] if b"accept" in index else None  # noqa: SIM401
-        # CORS headers the kernel adds to the response (set when allowed).
-        self._cors: list[tuple[bytes, bytes]] | None = None
-        self._status = 0
 
     @property
     def state(self) -> State:
@@ -297,6 +277,3 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
-
-
-_UNSET: Any = object()
