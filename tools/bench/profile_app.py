@@ -5,6 +5,7 @@
     uv run python tools/bench/profile_app.py --endpoint json --tool py-spy  # live uvicorn + wrk
     uv run python tools/bench/profile_app.py --tool time --framework all    # µs/request, in-process
     uv run python tools/bench/profile_app.py --tool server --framework all  # same, through uvicorn
+    uv run python tools/bench/profile_app.py --tool callgrind --endpoint plaintext  # instructions
 
 In-process modes (cprofile, pyinstrument, time) drive the ASGI app directly with
 a prepared scope, without a server: only framework work is measured and the
@@ -13,8 +14,11 @@ per request, a deterministic figure. ``server`` times whole requests through
 uvicorn's HTTP protocol (httptools parsing, the app behind uvicorn's proxy-headers
 middleware, uvicorn's header checks and response writing) with a transport that
 counts writes instead of sending them: everything of a live request but the
-socket system calls, again with little noise. ``py-spy`` samples a real uvicorn server
-(pinned to CPU 0) while wrk (CPU 1) loads it, server and event loop included.
+socket system calls, again with little noise. ``callgrind`` runs the same under
+valgrind and counts the instructions of the measured requests only: the same
+number whatever else the machine is doing (valgrind from Debian's packages).
+``py-spy`` samples a real uvicorn server (pinned to CPU 0) while wrk (CPU 1) loads
+it, server and event loop included.
 Runs in the bench venv (re-executes itself there).
 """
 
@@ -28,8 +32,11 @@ import importlib
 import json
 import os
 import pstats
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -255,8 +262,10 @@ def _http_bytes(endpoint: str) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-def server_time(framework: str, endpoint: str, n: int) -> None:
-    """µs per request through uvicorn's httptools protocol, sockets excepted."""
+def _through_uvicorn(
+    framework: str, endpoint: str
+) -> tuple[asyncio.AbstractEventLoop, Any, Driver]:
+    """An app behind uvicorn's httptools protocol; ``run(count)`` serves ``count`` requests."""
     from uvicorn.config import Config
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
@@ -286,9 +295,72 @@ def server_time(framework: str, endpoint: str, n: int) -> None:
     expected = 201 if endpoint == "items" else 200
     if transport.status != expected:
         raise SystemExit(f"{framework} {endpoint}: status {transport.status}, expected {expected}")
-    loop.run_until_complete(run(min(n, 2000)))  # warm-up
+    loop.run_until_complete(run(2000))  # warm-up
+    return loop, run, driver
+
+
+def server_time(framework: str, endpoint: str, n: int) -> None:
+    """µs per request through uvicorn's httptools protocol, sockets excepted."""
+    loop, run, driver = _through_uvicorn(framework, endpoint)
     per = _best_of_5(loop, lambda: run(n), n) * 1e6
     print(f"{framework:<11} {endpoint:<9} {per:8.1f} µs/request through uvicorn (best of 5 x {n})")
+    loop.run_until_complete(driver.shutdown())
+    loop.close()
+
+
+def _wait_for_line(stream: Any, word: str, proc: subprocess.Popen[str]) -> None:
+    for line in stream:
+        if line.strip() == word:
+            return
+    proc.wait(timeout=60)
+    raise SystemExit(f"the measured process exited before {word}: {proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+
+
+def callgrind(framework: str, endpoint: str, n: int) -> None:
+    """Instructions per request through uvicorn's protocol, counted by callgrind.
+
+    The child process runs under valgrind with instrumentation off (near native
+    speed) through imports, startup and warm-up; it is switched on for exactly the
+    ``n`` measured requests. Instruction counts do not depend on what else the
+    machine is doing, so small changes can be compared on a noisy machine.
+    """
+    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
+    if valgrind is None or control is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install -y valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [valgrind, "--tool=callgrind", "--instr-atstart=no",
+               f"--callgrind-out-file={tmp}/callgrind.out", str(VENV_PY), __file__,
+               "--tool", "callgrind", "--child", "--framework", framework,
+               "--endpoint", endpoint, "-n", str(n), "--sync-dir", tmp]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for_line(proc.stdout, "READY", proc)
+            subprocess.run([control, "-i", "on", str(proc.pid)], check=True, capture_output=True)
+            Path(tmp, "go").touch()
+            _wait_for_line(proc.stdout, "DONE", proc)
+            subprocess.run([control, "-i", "off", str(proc.pid)], check=True, capture_output=True)
+            Path(tmp, "stop").touch()
+            _, err = proc.communicate(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        found = re.search(r"Collected : (\d+)", err)
+        if proc.returncode != 0 or found is None:
+            raise SystemExit(f"callgrind run failed ({proc.returncode}): {err[-2000:]}")
+    per = int(found.group(1)) / n
+    print(f"{framework:<11} {endpoint:<9} {per:10,.0f} instructions/request through uvicorn "
+          f"(callgrind, {n} requests)")  # fmt: skip
+
+
+def _callgrind_child(framework: str, endpoint: str, n: int, sync: Path) -> None:
+    loop, run, driver = _through_uvicorn(framework, endpoint)
+    print("READY", flush=True)
+    while not (sync / "go").exists():
+        time.sleep(0.05)
+    loop.run_until_complete(run(n))
+    print("DONE", flush=True)
+    while not (sync / "stop").exists():
+        time.sleep(0.05)
     loop.run_until_complete(driver.shutdown())
     loop.close()
 
@@ -440,12 +512,13 @@ def main() -> int:
     p.add_argument(
         "--tool",
         default="cprofile",
-        choices=["cprofile", "pyinstrument", "py-spy", "time", "server"],
+        choices=["cprofile", "pyinstrument", "py-spy", "time", "server", "callgrind"],
     )
     p.add_argument("-n", "--requests", type=int, default=20000, help="in-process requests")
     p.add_argument("--seconds", type=int, default=10, help="py-spy sampling time")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--sync-dir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if Path(sys.prefix).resolve() != VENV.resolve():
         ensure_venv()
@@ -469,6 +542,10 @@ def main() -> int:
                 )  # fmt: skip
             elif args.tool == "server":
                 server_time(fw, ep, args.requests)
+            elif args.tool == "callgrind" and args.child:
+                _callgrind_child(fw, ep, args.requests, args.sync_dir)
+            elif args.tool == "callgrind":
+                callgrind(fw, ep, min(args.requests, 2000))
             else:
                 in_process(fw, ep, args.requests, args.tool, args.top)
     return 0
