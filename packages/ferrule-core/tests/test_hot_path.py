@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from ferrule.core import App, Controller, Query, get, path, post
 
-# Measured when set: 28 / 28 / 43 / 54 / 41 (cProfile counts C calls too, such as
-# dict.get; the budget is two calls above each).
+# Measured when set: 29 / 29 / 44 / 55 / 42 (cProfile counts C calls too, such as
+# dict.get; the budget is one or two calls above each).
 BUDGETS = {
     "/plaintext": 30,
     "/json": 30,

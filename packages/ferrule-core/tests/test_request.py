@@ -260,3 +260,13 @@ async def test_client_disconnect_while_reading_sends_nothing() -> None:
     }
     await app(scope, receive, send)
     assert sent == []
+
+
+def test_request_type_hints_resolve() -> None:
+    import typing
+
+    from ferrule.core import Request
+    from ferrule.core.websockets import WebSocket
+
+    assert "route" in typing.get_type_hints(Request)
+    assert "route" in typing.get_type_hints(WebSocket)

@@ -266,3 +266,17 @@ def test_an_explicit_pool_class_gets_no_overflow_default() -> None:
     settings = SqlDatabaseConfig(ENGINE_OPTIONS={"poolclass": NullPool})
     assert "max_overflow" not in engine_options(settings)
     assert isinstance(build_engine(settings, "SQL_DATABASE").pool, NullPool)
+
+
+async def test_a_raw_dbapi_cursor_works_as_a_context_manager(tmp_path: Path) -> None:
+    app = _app(tmp_path / "r.db")
+    async with TestClient(app), db.engine(app).connect() as conn:
+
+        def raw_use(sync_conn: Any) -> list[Any]:
+            dbapi = sync_conn.connection.dbapi_connection
+            with dbapi.cursor() as cursor:
+                assert cursor.execute("SELECT 1 UNION ALL SELECT 2") is cursor
+                assert cursor.nextset() is None
+                return list(cursor.fetchall())
+
+        assert await conn.run_sync(raw_use) == [(1,), (2,)]

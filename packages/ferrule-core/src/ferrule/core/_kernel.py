@@ -45,7 +45,6 @@ _JSON_CT = (b"content-type", b"application/json")
 _TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
 _RID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}\Z")
 _RID_PREFIX = os.urandom(4).hex()
-_JSON_TYPES = frozenset({dict, list})
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
@@ -189,7 +188,9 @@ class HttpKernel:
         # req.route_parameters keeps its empty dict).
         slot = router.static.get(req.path)
         route = None if slot is None else slot.get(method)
-        if route is None:
+        if route is not None:
+            req.route_parameters = {}  # fresh, as Router.match returns (re-routing middleware)
+        else:
             route, req.route_parameters = router.match(
                 req.path, method, req.scope.get("query_string", b"")
             )
@@ -239,7 +240,11 @@ class HttpKernel:
         status = route.status_code
         if route.plain_result and req._response is None and type(result) is str:
             ctype, body = _TEXT_CT, result.encode()
-        elif route.plain_result and req._response is None and type(result) in _JSON_TYPES:
+        elif (
+            route.plain_result
+            and req._response is None
+            and (type(result) is dict or type(result) is list)
+        ):
             try:
                 body = to_json(result)
             except Exception as exc:

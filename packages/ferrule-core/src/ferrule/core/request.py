@@ -64,7 +64,9 @@ class Request:
     _cookies: dict[str, str] | None = None
     _body: bytes | None = None
     _json: Any = _UNSET
-    _form: FormData | None = None
+    if TYPE_CHECKING:  # (not a runtime annotation: typing.get_type_hints(Request) works)
+        _form: FormData | None
+    _form = None
     _response: Response[Any] | None = None
     _stream_consumed: bool = False
     #: CORS headers the kernel adds to the response (set when allowed).

@@ -69,8 +69,11 @@ class OneHopCursor:
 
     def _call(self, operation: str, parameters: Any, many: bool) -> None:
         driver = self._adapt._connection
+        # SQLAlchemy 2.0 adapters carry their own await_ (await_fallback with
+        # async_fallback=True); 2.1 has one module-level function.
+        wait = getattr(self._adapt, "await_", await_only)
         try:
-            outcome: _Outcome = await_only(
+            outcome: _Outcome = wait(
                 driver._execute(self._run, driver, operation, parameters, many)
             )
         except Exception as error:
@@ -78,11 +81,13 @@ class OneHopCursor:
         self.description, rows, self.rowcount, self.lastrowid = outcome
         self._rows = collections.deque(rows)
 
-    def execute(self, operation: str, parameters: Any = None) -> None:
+    def execute(self, operation: str, parameters: Any = None) -> OneHopCursor:
         self._call(operation, parameters, False)
+        return self
 
-    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+    def executemany(self, operation: str, seq_of_parameters: Any) -> OneHopCursor:
         self._call(operation, seq_of_parameters, True)
+        return self
 
     def fetchone(self) -> Any:
         return self._rows.popleft() if self._rows else None
@@ -107,6 +112,15 @@ class OneHopCursor:
 
     async def _async_soft_close(self) -> None:
         """SQLAlchemy >= 2.0.44 closes buffered cursors early: nothing is left open."""
+
+    def nextset(self) -> None:
+        """SQLite returns one result set per statement."""
+
+    def __enter__(self) -> OneHopCursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def setinputsizes(self, *sizes: Any) -> None:
         """Ignored, as by ``sqlite3``."""

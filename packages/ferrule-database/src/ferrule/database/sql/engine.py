@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, make_url
@@ -55,7 +56,9 @@ def sqlite_file_pool(settings: SqlDatabaseConfig) -> bool:
         if url.get_backend_name() != "sqlite":
             return False
         dialect: Any = url.get_dialect()  # DefaultDialect.get_pool_class is not on Dialect
-        return issubclass(dialect.get_pool_class(url), QueuePool)
+        with warnings.catch_warnings():  # its deprecation warnings come again from the engine
+            warnings.simplefilter("ignore")
+            return issubclass(dialect.get_pool_class(url), QueuePool)
     except Exception:  # an unknown driver: create_async_engine reports it
         return False
 
