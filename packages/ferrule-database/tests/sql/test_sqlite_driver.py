@@ -77,6 +77,13 @@ def _app(file: Path, **section: Any) -> App:
     )
 
 
+async def _seed(app: App, names: list[str]) -> None:
+    """Create the table and add one pet per name (ids 1, 2, ...)."""
+    await db.create_all(app, Base.metadata)
+    async with db.session_scope(app) as session:
+        session.add_all([Pet(name=name) for name in names])
+
+
 def _rows(file: Path) -> list[tuple[int, str]]:
     with sqlite3.connect(file) as conn:
         return conn.execute("SELECT id, name FROM pets ORDER BY id").fetchall()
@@ -85,9 +92,7 @@ def _rows(file: Path) -> list[tuple[int, str]]:
 async def test_a_read_is_one_trip_to_the_driver_thread(tmp_path: Path, trips: list[str]) -> None:
     app = _app(tmp_path / "p.db")
     async with TestClient(app) as client:
-        await db.create_all(app, Base.metadata)
-        async with db.session_scope(app) as session:
-            session.add_all([Pet(name="rex"), Pet(name="tom")])
+        await _seed(app, ["rex", "tom"])
         trips.clear()
         response = await client.get("/pets")
         assert response.status_code == 200
@@ -125,9 +130,7 @@ async def test_writes_report_ids_and_row_counts(tmp_path: Path, trips: list[str]
 async def test_result_fetching_partitions_the_rows(tmp_path: Path) -> None:
     app = _app(tmp_path / "f.db")
     async with TestClient(app):
-        await db.create_all(app, Base.metadata)
-        async with db.session_scope(app) as session:
-            session.add_all([Pet(name=f"pet{i}") for i in range(1, 6)])
+        await _seed(app, [f"pet{i}" for i in range(1, 6)])
         async with db.engine(app).connect() as conn:
             result = await conn.execute(select(Pet.id).order_by(Pet.id))
             assert result.fetchone() == (1,)
@@ -143,9 +146,7 @@ async def test_errors_keep_their_types_and_the_connection_works(tmp_path: Path) 
     file = tmp_path / "e.db"
     app = _app(file)
     async with TestClient(app):
-        await db.create_all(app, Base.metadata)
-        async with db.session_scope(app) as session:
-            session.add(Pet(name="rex"))
+        await _seed(app, ["rex"])
         with pytest.raises(IntegrityError, match="UNIQUE constraint failed"):
             async with db.session_scope(app) as session:
                 session.add(Pet(name="rex"))
@@ -180,9 +181,7 @@ async def test_a_closed_driver_connection_is_a_disconnect(tmp_path: Path) -> Non
 async def test_streaming_keeps_the_server_side_cursor(tmp_path: Path) -> None:
     app = _app(tmp_path / "s.db")
     async with TestClient(app):
-        await db.create_all(app, Base.metadata)
-        async with db.session_scope(app) as session:
-            session.add_all([Pet(name=f"pet{i}") for i in range(1, 251)])
+        await _seed(app, [f"pet{i}" for i in range(1, 251)])
         async with db.engine(app).connect() as conn:
             stream = await conn.stream(select(Pet.id).order_by(Pet.id))
             assert not isinstance(stream._real_result.cursor, OneHopCursor)  # type: ignore[attr-defined]
@@ -225,9 +224,7 @@ async def test_sqlite_file_pool_keeps_its_size_under_load(
 ) -> None:
     app = _app(tmp_path / "l.db", POOL_SIZE=2)
     async with TestClient(app) as client:
-        await db.create_all(app, Base.metadata)
-        async with db.session_scope(app) as session:
-            session.add(Pet(name="rex"))
+        await _seed(app, ["rex"])
         responses = await asyncio.gather(*(client.get("/pets/slow") for _ in range(12)))
         assert [r.status_code for r in responses] == [200] * 12
         assert {r.json() for r in responses} == {1}

@@ -24,7 +24,6 @@ from .routing.router import MethodNotAllowedError, Router
 
 if TYPE_CHECKING:
     import itertools
-    from contextvars import Token
 
     from pydantic import TypeAdapter
 
@@ -61,7 +60,6 @@ class HttpKernel:
         _router: Router | None
         _entry: ASGIApp | None
         _host_ok: HostValidator | None
-        _hosts_ok: set[bytes | None]
         _cors: CorsPolicy | None
         _errors: ExceptionHandlerRegistry
         _rid_key: bytes | None
@@ -127,42 +125,26 @@ class HttpKernel:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)  # type: ignore[arg-type]  # self is the App
-        # _request_id, inlined: this runs on every request.
-        incoming = req._rid_in
-        if incoming is not None and _RID_OK.match(incoming):
-            rid = incoming.decode("ascii")
-        else:
-            rid = f"{_RID_PREFIX}{next(self._rid_counter):08x}"
-        req.request_id = rid
+        rid = req.request_id = self._request_id(req._rid_in)
         token = request_id_var.set(rid)
-        if self._access_log and _access_logger.isEnabledFor(logging.INFO):
-            await self._http_logged(req, send, token)
-            return
+        access = self._access_log and _access_logger.isEnabledFor(logging.INFO)
+        start = perf_counter() if access else 0.0
         try:
             await self._dispatch(req, send)
         finally:
             if req._form is not None:  # uploaded files: close and delete spooled temp files
                 await req._form.close()
             request_id_var.reset(token)
-
-    async def _http_logged(self, req: Request, send: Send, token: Token[str]) -> None:
-        """``_http`` with the access log line (``ACCESS_LOG``, at INFO)."""
-        start = perf_counter()
-        try:
-            await self._dispatch(req, send)
-        finally:
-            if req._form is not None:
-                await req._form.close()
-            request_id_var.reset(token)
-            _access_logger.info(
-                '%s "%s %s" %d %.2fms',
-                req.client[0] if req.client else "-",
-                req.method,
-                req.path,
-                req._status,
-                (perf_counter() - start) * 1000,
-                extra={"request_id": req.request_id},
-            )
+            if access:
+                _access_logger.info(
+                    '%s "%s %s" %d %.2fms',
+                    req.client[0] if req.client else "-",
+                    req.method,
+                    req.path,
+                    req._status,
+                    (perf_counter() - start) * 1000,
+                    extra={"request_id": rid},
+                )
 
     def _route(self, req: Request) -> Response[Any] | None:
         """Host check, CORS preflight and route match (shared with MiddlewareBase).
@@ -172,11 +154,10 @@ class HttpKernel:
         405/308 errors.
         """
         host = req._host
-        if host not in self._hosts_ok:  # hosts accepted before: no call
-            host_ok: HostValidator = self._host_ok  # type: ignore[assignment]
-            if not host_ok(host):
-                shown = host.decode("latin-1") if host else None
-                raise HTTPException(400, f"Invalid Host header {shown!r}")
+        host_ok: HostValidator = self._host_ok  # type: ignore[assignment]
+        if host not in host_ok.accepted and not host_ok(host):  # accepted before: no call
+            shown = host.decode("latin-1") if host else None
+            raise HTTPException(400, f"Invalid Host header {shown!r}")
         router: Router = self._router  # type: ignore[assignment]
         origin = req._origin
         method = req.method
@@ -238,13 +219,10 @@ class HttpKernel:
                 return
         # Fast paths: results that need no Response object end in the plain send below.
         status = route.status_code
-        if route.plain_result and req._response is None and type(result) is str:
+        plain = route.plain_result and req._response is None
+        if plain and type(result) is str:
             ctype, body = _TEXT_CT, result.encode()
-        elif (
-            route.plain_result
-            and req._response is None
-            and (type(result) is dict or type(result) is list)
-        ):
+        elif plain and (type(result) is dict or type(result) is list):
             try:
                 body = to_json(result)
             except Exception as exc:

@@ -98,7 +98,6 @@ class App(HttpKernel):
         self._sockets: SocketRouter | None = None  # @socket routes (websockets)
         self._entry: ASGIApp | None = None
         self._host_ok: HostValidator | None = None
-        self._hosts_ok: set[bytes | None] = set()
         self._cors: CorsPolicy | None = None
         self._override_cache: dict[Callable[..., Any], Dependant] = {}
         self.readiness_checks: dict[str, Callable[[], Any]] = {}
@@ -362,7 +361,6 @@ class App(HttpKernel):
                 )
             )
         self._host_ok = HostValidator(self.config.ALLOWED_HOSTS)
-        self._hosts_ok = self._host_ok.accepted
         self._cors = policy_from_config(self.config) if self.config.CORS_ENABLED else None
         for route in routes:
             option = route.meta.get("cors")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from ferrule.core import ImproperlyConfiguredError
 
-from ._sqlite import one_hop
+from ._sqlite import one_hop, skip_idle_rollbacks
 from .config import check_async_uri, masked
 
 if TYPE_CHECKING:
@@ -114,34 +113,8 @@ def build_engine(settings: SqlDatabaseConfig, key: str, *, pooled: bool = True) 
         ) from exc
     event.listen(engine.sync_engine, "do_connect", _connect)
     if engine.dialect.name == "sqlite":
-        _skip_idle_rollbacks(engine.sync_engine.dialect)
+        skip_idle_rollbacks(engine.sync_engine.dialect)
     return engine
-
-
-def _skip_idle_rollbacks(dialect: Dialect) -> None:
-    """SQLite: no driver round trip for a ROLLBACK when no transaction is open.
-
-    Every session end and every pool check-in rolls back. With an async SQLite
-    driver that is a hop to the driver's thread, where ``sqlite3`` finds no open
-    transaction (reads in its default mode open none; a commit closes it) and
-    returns without running any SQL. ``in_transaction`` is the same flag read in
-    this thread (SQLAlchemy never uses a connection from two places at once), so
-    the outcome is identical and a read-only request saves a round trip, about
-    a sixth of a small read with aiosqlite. Anything unexpected (another driver,
-    a closed connection) takes the dialect's own path.
-    """
-    original = dialect.do_rollback
-
-    def do_rollback(dbapi_connection: Any) -> None:
-        try:
-            raw = dbapi_connection.driver_connection._conn  # aiosqlite -> sqlite3
-            idle = isinstance(raw, sqlite3.Connection) and not raw.in_transaction
-        except Exception:
-            idle = False
-        if not idle:
-            original(dbapi_connection)
-
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
 def _connect(
