@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, String, event, insert, select
+from sqlalchemy import ForeignKey, String, delete, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: TC002 - handler hints resolve at runtime
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +23,7 @@ from ferrule.core import (
     post,
 )
 from ferrule.core.testing import TestClient
-from ferrule.database import SqlDatabase, create_declarative_base
+from ferrule.database import ReadOnlySessionError, SqlDatabase, create_declarative_base
 
 db = SqlDatabase()
 Base = create_declarative_base("sessions_tests")
@@ -240,6 +240,33 @@ async def test_readonly_session_refuses_writes(client: TestClient, url: str) -> 
     assert res.status_code == 500
     assert await emails(client.app) == []
     assert checked_out(client.app) == 0
+
+
+async def test_readonly_scope_refuses_every_dml_statement(client: TestClient) -> None:
+    app = client.app
+    async with db.session_scope(app) as session:
+        session.add(Account(email="kept@example.com"))
+    writes = [
+        insert(Account).values(email="new@example.com"),
+        update(Account).values(email="changed@example.com"),
+        delete(Account),
+    ]
+    for statement in writes:
+        for call in ("execute", "scalars", "scalar"):
+            with pytest.raises(ReadOnlySessionError, match="read-only session"):
+                async with db.session_scope(app, readonly=True) as session:
+                    await getattr(session, call)(statement)
+        with pytest.raises(ReadOnlySessionError):  # the sync session, as run_sync sees it
+            async with db.session_scope(app, readonly=True) as session:
+                await session.run_sync(lambda sync, stmt=statement: sync.scalars(stmt))
+    async with db.session_scope(app, readonly=True) as session:  # reads pass
+        assert (await session.scalars(select(Account.email))).all() == ["kept@example.com"]
+    assert await emails(app) == ["kept@example.com"]
+    async with db.session_scope(app) as session:  # a managed session may write
+        assert session.sync_session.readonly is False  # type: ignore[attr-defined]
+        await session.execute(update(Account).values(email="changed@example.com"))
+    assert await emails(app) == ["changed@example.com"]
+    assert checked_out(app) == 0
 
 
 async def test_dependency_session_commits_and_rolls_back(client: TestClient) -> None:

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import importlib
 from collections.abc import AsyncIterator  # noqa: TC003 - provider annotations resolve at runtime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 from sqlalchemy import MetaData, text
@@ -19,7 +19,7 @@ from ..exceptions import ReadOnlySessionError
 from .config import SqlDatabaseConfig, check_async_uri
 from .engine import build_engine
 from .errors import install_error_handlers
-from .guard import READONLY, FerruleSession
+from .guard import FerruleSession
 from .models import metadata_for
 from .sessions import check_routes, decorate
 
@@ -128,7 +128,7 @@ class SqlDatabase(Extension):
         """
         session = self.sessionmaker(app)()
         if readonly:
-            session.info[READONLY] = True
+            cast("FerruleSession", session.sync_session).readonly = True
         try:
             yield session
             if not readonly:
