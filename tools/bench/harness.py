@@ -41,7 +41,11 @@ FRAMEWORKS: dict[str, str] = {
     "litestar": "litestar_app",
     "blacksheep": "blacksheep_app",
     "ferrule": "ferrule_app",
+    "raw-orm": "raw_orm_app",
 }
+#: Frameworks measured on some endpoints only (the others are checked, not measured).
+#: raw-orm is the limit of the ORM read on /db; elsewhere it is raw ASGI again.
+ONLY_ENDPOINTS: dict[str, tuple[str, ...]] = {"raw-orm": ("db",)}
 LABELS = {
     "raw": "raw ASGI",
     "starlette": "Starlette",
@@ -49,6 +53,7 @@ LABELS = {
     "litestar": "Litestar",
     "blacksheep": "BlackSheep",
     "ferrule": "Ferrule",
+    "raw-orm": "raw ASGI + ORM",
 }
 
 ITEM = {"name": "widget", "price": 9.99, "tags": ["a", "b"]}

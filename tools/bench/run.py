@@ -33,6 +33,7 @@ from harness import (
     FRAMEWORKS,
     HOST,
     LABELS,
+    ONLY_ENDPOINTS,
     RESULTS,
     ROOT,
     Server,
@@ -112,6 +113,10 @@ def rotated(items: list[str], k: int) -> list[str]:
     return items[k:] + items[:k]
 
 
+def measured(framework: str, endpoint: str) -> bool:
+    return endpoint in ONLY_ENDPOINTS.get(framework, (endpoint,))
+
+
 def measure(
     servers: list[Server],
     endpoints: list[str],
@@ -127,11 +132,14 @@ def measure(
         log(f"  warm-up: {args.warmup:g} s per framework and endpoint")
         for ep in endpoints:
             for fw in order:
-                wrk(by_fw[fw], ep, args.warmup, args.connections, pin)
+                if measured(fw, ep):
+                    wrk(by_fw[fw], ep, args.warmup, args.connections, pin)
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):
         for ei, ep in enumerate(endpoints):
             for fw in rotated(order, rnd + ei):
+                if not measured(fw, ep):
+                    continue
                 if time.monotonic() > deadline:
                     log("  time budget exhausted (--max-minutes): stopping early")
                     return runs
@@ -265,7 +273,7 @@ def render(results: dict[str, Any]) -> str:
 
     for server in meta["servers"]:
         srv_eps = [e for e in eps if server == "uvicorn" or e in GRANIAN_ENDPOINTS]
-        srv_fws = [f for f in fws if (server, f, srv_eps[0]) in stats] if srv_eps else []
+        srv_fws = [f for f in fws if any((server, f, e) in stats for e in srv_eps)]
         if not srv_fws:
             continue
         srv_title = (
@@ -384,6 +392,12 @@ def budget_lines(stats: dict[tuple[str, str, str], dict[str, Any]], eps: list[st
         limit = ""
         if raw:
             limit = f"; raw ASGI (SQLAlchemy Core, no ORM) is {raw['rps'] / fa['rps']:.2f}×"
+        orm = stats.get(("uvicorn", "raw-orm", ep))
+        if orm:
+            limit += (
+                f", raw ASGI with the peers' ORM read {orm['rps'] / fa['rps']:.2f}× "
+                f"(Ferrule ÷ it: {stats[('uvicorn', 'ferrule', ep)]['rps'] / orm['rps']:.2f})"
+            )
         out.append(
             f"/{ep} (same rule, reported apart: the driver sets the limit): "
             f"{r_fa:.2f}× FastAPI{limit}; {r_st:.2f}× Starlette — Starlette "
@@ -494,7 +508,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.frameworks = _names(args.frameworks, FRAMEWORKS, "framework")
     args.endpoints = _names(args.endpoints, ENDPOINTS, "endpoint")
     if args.granian == "all":
-        args.granian = list(args.frameworks)
+        args.granian = [
+            f for f in args.frameworks if any(measured(f, e) for e in GRANIAN_ENDPOINTS)
+        ]
     elif args.granian == "none":
         args.granian = []
     else:
