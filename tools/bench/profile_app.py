@@ -17,6 +17,9 @@ counts writes instead of sending them: everything of a live request but the
 socket system calls, again with little noise. ``callgrind`` runs the same under
 valgrind and counts the instructions of the measured requests only: the same
 number whatever else the machine is doing (valgrind from Debian's packages).
+On ``db`` it runs aiosqlite's calls inline in the event loop's thread (the thread
+hop would be counted as the measuring loop spinning while it waits), so the count
+is the event-loop side of a read: framework, SQLAlchemy and ``sqlite3``.
 ``py-spy`` samples a real uvicorn server (pinned to CPU 0) while wrk (CPU 1) loads
 it, server and event loop included.
 Runs in the bench venv (re-executes itself there).
@@ -352,7 +355,25 @@ def callgrind(framework: str, endpoint: str, n: int) -> None:
           f"(callgrind, {n} requests)")  # fmt: skip
 
 
+def _inline_aiosqlite() -> None:
+    """aiosqlite's calls run in the caller's thread (callgrind on /db only).
+
+    Under valgrind the threads take turns, and the measuring loop would spin,
+    counted, while the driver's thread works; inline, only the read itself counts.
+    """
+    import aiosqlite.core
+
+    async def _execute(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    aiosqlite.core.Connection._execute = _execute  # type: ignore[method-assign]
+
+
 def _callgrind_child(framework: str, endpoint: str, n: int, sync: Path) -> None:
+    if endpoint == "db":
+        _inline_aiosqlite()
     loop, run, driver = _through_uvicorn(framework, endpoint)
     print("READY", flush=True)
     while not (sync / "go").exists():
