@@ -32,31 +32,28 @@ class FerruleSession(Session):
     readonly: bool = False
 
     def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.readonly and getattr(statement, "is_dml", False):
-            _refuse_statement(statement)
+        self._check_writable(statement)
         return super().execute(statement, *args, **kwargs)
 
     def scalars(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.readonly and getattr(statement, "is_dml", False):
-            _refuse_statement(statement)
+        self._check_writable(statement)
         return super().scalars(statement, *args, **kwargs)
 
     def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.readonly and getattr(statement, "is_dml", False):
-            _refuse_statement(statement)
+        self._check_writable(statement)
         return super().scalar(statement, *args, **kwargs)
 
-
-def _refuse_statement(statement: Any) -> None:
-    raise ReadOnlySessionError(
-        f"Refusing to execute {statement!s:.60} in a read-only session. Use "
-        "@db.managed_session (or Depends(db.session)) for handlers that write."
-    )
+    def _check_writable(self, statement: Any) -> None:
+        if self.readonly and getattr(statement, "is_dml", False):
+            raise ReadOnlySessionError(
+                f"Refusing to execute {statement!s:.60} in a read-only session. Use "
+                "@db.managed_session (or Depends(db.session)) for handlers that write."
+            )
 
 
 @event.listens_for(FerruleSession, "before_flush")
-def _refuse_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
-    if getattr(session, "readonly", False) and (session.new or session.dirty or session.deleted):
+def _refuse_flush(session: FerruleSession, flush_context: UOWTransaction, instances: Any) -> None:
+    if session.readonly and (session.new or session.dirty or session.deleted):
         pending = [*session.new, *session.dirty, *session.deleted]
         raise ReadOnlySessionError(
             f"Refusing to flush {len(pending)} pending change(s) ({pending[0]!r}...) in a "
