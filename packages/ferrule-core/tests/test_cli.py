@@ -377,6 +377,27 @@ def test_module_with_a_missing_dependency_is_reported(project: Project) -> None:
         assert "No module named 'not_installed_dependency_xyz'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("source", "error", "line"),
+    [
+        ("import os\nfrom os import no_such_name_xyz\n", "ImportError: cannot import name", 2),
+        ("x = 1\nundefined_name_xyz + 1\n", "NameError: name 'undefined_name_xyz'", 2),
+        ("def broken(:\n    pass\n", "SyntaxError", 1),
+    ],
+)
+def test_a_broken_app_module_is_one_line_with_its_location(
+    project: Project, source: str, error: str, line: int
+) -> None:
+    project.write("app/__init__.py", source)
+    for args in (["routes", "--app", "app:app"], ["routes"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2
+        assert "Importing 'app' for app 'app:" in result.stderr
+        assert error in result.stderr
+        assert f"{project.root / 'app' / '__init__.py'}:{line}" in result.stderr
+        assert "Traceback" not in result.output
+
+
 def test_ferrule_app_env_is_honoured(shop: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FERRULE_APP", "shop:app")
     result = invoke("routes")

@@ -410,6 +410,22 @@ async def test_same_origin_and_no_origin_are_allowed(client: TestClient) -> None
             assert await ws.receive_text() == "echo: x"
 
 
+async def test_secure_socket_refuses_its_own_host_over_plain_http() -> None:
+    # A wss endpoint must not trust a page of the same host served over http: anyone
+    # on the network path can inject such a page and open the socket with the
+    # user's cookies. An https page of the same host is same-origin.
+    async with TestClient(make_app(), base_url="https://localhost") as client:
+        async with client.websocket_connect(
+            "/ws/echo", headers={"Origin": "https://localhost"}
+        ) as ws:
+            await ws.send_text("x")
+            assert await ws.receive_text() == "echo: x"
+        with pytest.raises(WebSocketDisconnect) as info:
+            async with client.websocket_connect("/ws/echo", headers={"Origin": "http://localhost"}):
+                pass
+        assert info.value.code == 1008
+
+
 async def test_listed_origins_are_allowed() -> None:
     app = make_app(WEBSOCKET_ALLOWED_ORIGINS=["https://app.example.com"])
     async with TestClient(app) as client:

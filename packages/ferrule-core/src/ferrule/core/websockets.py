@@ -354,7 +354,11 @@ class OriginPolicy:
     No ``Origin`` (a non-browser client) is allowed; browsers always send one.
     Otherwise the origin's ``host[:port]`` must equal the ``Host`` header
     (same-origin), or the origin must be listed in ``WEBSOCKET_ALLOWED_ORIGINS``;
-    ``"*"`` there allows every origin.
+    ``"*"`` there allows every origin. On a secure connection (``wss``) the
+    same-origin rule also needs an ``https`` origin: a plain-http page of the same
+    host (which anyone on the network can inject into) must not reach it. On ``ws``
+    both schemes pass, since a TLS-terminating proxy that does not forward the
+    scheme makes an https page's connection arrive as ``ws``.
     """
 
     __slots__ = ("_any", "_origins")
@@ -376,7 +380,7 @@ class OriginPolicy:
             origins.add(f"{parts.scheme}://{parts.netloc}".lower())
         self._origins = origins
 
-    def allows(self, origin: bytes | None, host: bytes | None) -> bool:
+    def allows(self, origin: bytes | None, host: bytes | None, secure: bool = False) -> bool:
         if origin is None or self._any:
             return True
         value = origin.decode("latin-1").strip().lower().rstrip("/")
@@ -384,7 +388,7 @@ class OriginPolicy:
             return True
         parts = urlsplit(value)
         return (
-            parts.scheme in ("http", "https")
+            (parts.scheme == "https" if secure else parts.scheme in ("http", "https"))
             and host is not None
             and parts.netloc == host.decode("latin-1").lower()
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,8 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
         raise AppLoadError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
     except FerruleError as exc:  # e.g. a config error while the module builds its app
         raise click.ClickException(f"{target}: {exc}") from exc
+    except Exception as exc:  # the user's module itself is broken (ImportError, NameError...)
+        raise AppLoadError(_import_failure(module_name, target, exc)) from exc
     try:
         obj = getattr(module, attr)
     except AttributeError:
@@ -80,6 +83,25 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
         return AppTarget(target, obj, factory=True)
     raise AppLoadError(
         f"{target!r} is a {type(obj).__name__}, not an App, an App subclass or a factory."
+    )
+
+
+def _import_failure(module_name: str, target: str, exc: Exception) -> str:
+    """The error and where it happened in the user's code, without import machinery."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "importlib" not in f.filename and not f.filename.startswith("<frozen")
+    ]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{exc.filename}:{exc.lineno}"
+    elif frames:
+        where = f"{frames[-1].filename}:{frames[-1].lineno}"
+    else:
+        where = module_name
+    return (
+        f"Importing {module_name!r} for app {target!r} failed at {where}: "
+        f"{type(exc).__name__}: {exc}"
     )
 
 
