@@ -68,7 +68,7 @@ def test_budget_verdict_and_per_round_ratios(run: ModuleType) -> None:
     assert "0.97× Starlette — NOT met" in text
 
 
-def test_db_line_reports_both_raw_references(run: ModuleType) -> None:
+def test_db_line_is_judged_against_the_orm_read_and_shows_the_ceiling(run: ModuleType) -> None:
     runs = _runs(
         "db",
         {
@@ -77,18 +77,48 @@ def test_db_line_reports_both_raw_references(run: ModuleType) -> None:
             "starlette": [1200.0] * 3,
             "raw": [2500.0] * 3,
             "raw-orm": [1500.0] * 3,
+            "raw-orm-fdb": [2000.0] * 3,
         },
     )
     text = run.budget_lines(_stats(run, runs), ["db"], runs)
-    assert "/db (same rule, reported apart: the driver sets the limit): 1.80× FastAPI" in text
-    assert "raw ASGI (SQLAlchemy Core, no ORM) is 2.50×" in text
-    assert "raw ASGI with the peers' ORM read 1.50× (Ferrule ÷ it: 1.20)" in text
-    assert "1.50× Starlette — Starlette matched, 2.5× FastAPI not met" in text
+    assert (
+        "/db (judged apart, architecture P1: ≥ Starlette and ≥ the ORM read with no "
+        "framework): 1.50× Starlette, 1.20× raw ASGI + ORM (stock engine) — **met**. "
+        "1.80× FastAPI (2.5× not met)" in text
+    )
+    assert (
+        "the same ORM read on ferrule-database's engine with no framework reaches "
+        "2.00× FastAPI (Ferrule ÷ it: 0.90)" in text
+    )
+    assert "raw ASGI on SQLAlchemy Core, no ORM, 2.50×" in text
+
+
+@pytest.mark.parametrize(
+    ("starlette", "raw_orm"),
+    [(1900.0, 1500.0), (1200.0, 1850.0)],
+)
+def test_db_line_fails_below_starlette_or_the_bare_orm_read(
+    run: ModuleType, starlette: float, raw_orm: float
+) -> None:
+    runs = _runs(
+        "db",
+        {
+            "ferrule": [1800.0] * 3,
+            "fastapi": [1000.0] * 3,
+            "starlette": [starlette] * 3,
+            "raw-orm": [raw_orm] * 3,
+        },
+    )
+    text = run.budget_lines(_stats(run, runs), ["db"], runs)
+    assert "— **NOT met**." in text
+    assert "ceiling" not in text  # neither ceiling app was measured
 
 
 def test_raw_orm_is_measured_on_db_only(run: ModuleType) -> None:
     assert run.measured("raw-orm", "db")
     assert not run.measured("raw-orm", "json")
+    assert run.measured("raw-orm-fdb", "db")
+    assert not run.measured("raw-orm-fdb", "plaintext")
     assert all(run.measured("ferrule", ep) for ep in run.ENDPOINTS)
     args = run.parse_args(["--frameworks", "raw,ferrule,raw-orm"])
     assert args.granian == ["raw", "ferrule"]  # the granian pass serves plaintext/json only

@@ -42,10 +42,12 @@ FRAMEWORKS: dict[str, str] = {
     "blacksheep": "blacksheep_app",
     "ferrule": "ferrule_app",
     "raw-orm": "raw_orm_app",
+    "raw-orm-fdb": "raw_orm_ferrule_app",
 }
 #: Frameworks measured on some endpoints only (the others are checked, not measured).
-#: raw-orm is the limit of the ORM read on /db; elsewhere it is raw ASGI again.
-ONLY_ENDPOINTS: dict[str, tuple[str, ...]] = {"raw-orm": ("db",)}
+#: raw-orm is the limit of the ORM read on /db on a stock engine, raw-orm-fdb the
+#: same read on ferrule-database's engine; elsewhere both are raw ASGI again.
+ONLY_ENDPOINTS: dict[str, tuple[str, ...]] = {"raw-orm": ("db",), "raw-orm-fdb": ("db",)}
 LABELS = {
     "raw": "raw ASGI",
     "starlette": "Starlette",
@@ -54,6 +56,7 @@ LABELS = {
     "blacksheep": "BlackSheep",
     "ferrule": "Ferrule",
     "raw-orm": "raw ASGI + ORM",
+    "raw-orm-fdb": "raw ASGI + ORM (ferrule-database engine)",
 }
 
 ITEM = {"name": "widget", "price": 9.99, "tags": ["a", "b"]}
