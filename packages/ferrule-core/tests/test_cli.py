@@ -375,6 +375,7 @@ def test_module_with_a_missing_dependency_is_reported(project: Project) -> None:
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2
         assert "No module named 'not_installed_dependency_xyz'" in result.stderr
+        assert f"failed at {project.root / 'app' / '__init__.py'}:1:" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -395,7 +396,26 @@ def test_a_broken_app_module_is_one_line_with_its_location(
         assert "Importing 'app' for app 'app:" in result.stderr
         assert error in result.stderr
         assert f"{project.root / 'app' / '__init__.py'}:{line}" in result.stderr
-        assert "Traceback" not in result.output
+        assert result.stderr.count("__init__.py") == 1  # the location once, not twice
+
+
+def test_an_error_inside_a_library_names_the_line_of_the_app_that_called_it(
+    project: Project,
+) -> None:
+    project.write("app/__init__.py", "import json\n\nSETTINGS = json.loads('{')\n")
+    result = CliRunner().invoke(main, ["routes", "--app", "app:app"])
+    assert result.exit_code == 2
+    assert f"failed at {project.root / 'app' / '__init__.py'}:3: JSONDecodeError" in result.stderr
+    assert "decoder.py" not in result.stderr
+
+
+def test_a_project_path_with_importlib_in_it_is_still_named(project: Project) -> None:
+    project.write("importlib_demo/__init__.py", "x = 1\nundefined_name_xyz + 1\n")
+    result = CliRunner().invoke(main, ["routes", "--app", "importlib_demo:app"])
+    assert result.exit_code == 2
+    where = project.root / "importlib_demo" / "__init__.py"
+    assert f"failed at {where}:2: NameError" in result.stderr
+    assert "loader.py" not in result.stderr
 
 
 def test_ferrule_app_env_is_honoured(shop: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -426,6 +426,24 @@ async def test_secure_socket_refuses_its_own_host_over_plain_http() -> None:
         assert info.value.code == 1008
 
 
+async def test_behind_a_trusted_tls_proxy_a_plain_http_origin_is_refused() -> None:
+    # The realistic deployment: TLS ends at a proxy that says so in X-Forwarded-Proto.
+    app = make_app(TRUSTED_PROXIES=["127.0.0.1"])  # the test client connects from 127.0.0.1
+    async with TestClient(app) as client:
+        forwarded = {"X-Forwarded-Proto": "https"}
+        async with client.websocket_connect(
+            "/ws/echo", headers={**forwarded, "Origin": "https://localhost"}
+        ) as ws:
+            await ws.send_text("x")
+            assert await ws.receive_text() == "echo: x"
+        with pytest.raises(WebSocketDisconnect) as info:
+            async with client.websocket_connect(
+                "/ws/echo", headers={**forwarded, "Origin": "http://localhost"}
+            ):
+                pass
+        assert info.value.code == 1008
+
+
 async def test_listed_origins_are_allowed() -> None:
     app = make_app(WEBSOCKET_ALLOWED_ORIGINS=["https://app.example.com"])
     async with TestClient(app) as client:

@@ -380,7 +380,7 @@ class OriginPolicy:
             origins.add(f"{parts.scheme}://{parts.netloc}".lower())
         self._origins = origins
 
-    def allows(self, origin: bytes | None, host: bytes | None, secure: bool = False) -> bool:
+    def allows(self, origin: bytes | None, host: bytes | None, *, secure: bool) -> bool:
         if origin is None or self._any:
             return True
         value = origin.decode("latin-1").strip().lower().rstrip("/")

@@ -62,9 +62,12 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if not required and exc.name == module_name.split(".")[0]:
-            return None
-        raise AppLoadError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
+        if exc.name is not None and _is_target(exc.name, module_name):
+            if not required and exc.name == module_name.split(".")[0]:
+                return None
+            raise AppLoadError(f"Cannot import {module_name!r} for app {target!r}: {exc}") from exc
+        # One of the module's own imports is missing: where, in the user's code.
+        raise AppLoadError(_import_failure(module_name, target, exc)) from exc
     except FerruleError as exc:  # e.g. a config error while the module builds its app
         raise click.ClickException(f"{target}: {exc}") from exc
     except Exception as exc:  # the user's module itself is broken (ImportError, NameError...)
@@ -86,23 +89,55 @@ def _try(target: str, *, required: bool) -> AppTarget | None:
     )
 
 
+def _is_target(missing: str, module_name: str) -> bool:
+    """``missing`` is the module to load or one of its parent packages."""
+    return module_name == missing or module_name.startswith(missing + ".")
+
+
+_LOADER = os.path.abspath(__file__)
+_IMPORTLIB = os.path.dirname(os.path.abspath(importlib.__file__))
+_LIBRARIES = ("site-packages", "dist-packages")
+
+
 def _import_failure(module_name: str, target: str, exc: Exception) -> str:
-    """The error and where it happened in the user's code, without import machinery."""
+    """The error and where it happened in the user's code, without import machinery.
+
+    A syntax error names its own file and line. Otherwise the innermost frame in
+    a file under the working directory (the project, outside installed packages)
+    is named; failing that, the innermost frame that is not the import machinery
+    or this loader (an error inside a library the module called).
+    """
+    where: str | None
+    detail = str(exc)
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno is not None:
+        where, detail = f"{exc.filename}:{exc.lineno}", exc.msg
+    else:
+        where = _innermost_frame(exc)
+    return (
+        f"Importing {module_name!r} for app {target!r} failed at {where or module_name}: "
+        f"{type(exc).__name__}: {detail}"
+    )
+
+
+def _innermost_frame(exc: BaseException) -> str | None:
     frames = [
         f
         for f in traceback.extract_tb(exc.__traceback__)
-        if "importlib" not in f.filename and not f.filename.startswith("<frozen")
+        if not f.filename.startswith("<frozen")
+        and os.path.dirname(os.path.abspath(f.filename)) != _IMPORTLIB
+        and os.path.abspath(f.filename) != _LOADER
     ]
-    if isinstance(exc, SyntaxError) and exc.filename:
-        where = f"{exc.filename}:{exc.lineno}"
-    elif frames:
-        where = f"{frames[-1].filename}:{frames[-1].lineno}"
-    else:
-        where = module_name
-    return (
-        f"Importing {module_name!r} for app {target!r} failed at {where}: "
-        f"{type(exc).__name__}: {exc}"
-    )
+    if not frames:
+        return None
+    project = os.path.join(os.getcwd(), "")
+    own = [
+        f
+        for f in frames
+        if os.path.abspath(f.filename).startswith(project)
+        and not any(part in _LIBRARIES for part in f.filename.split(os.sep))
+    ]
+    frame = (own or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
 
 
 def resolve_target(app: str | None) -> AppTarget:

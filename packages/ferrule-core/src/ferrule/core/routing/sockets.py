@@ -211,7 +211,7 @@ async def _serve(app: App, ws: WebSocket) -> None:
     if router is None or (matched := router.match(ws.path)) is None:
         await _refuse(ws, 404, NOT_FOUND, f"Not found: {ws.path}")
         return
-    if not router.origins.allows(ws._origin, ws._host, ws.scope.get("scheme") == "wss"):
+    if not router.origins.allows(ws._origin, ws._host, secure=ws.scope.get("scheme") == "wss"):
         origin = ws._origin.decode("latin-1") if ws._origin is not None else ""
         logger.warning("WebSocket to %s refused: Origin %r is not allowed", ws.path, origin)
         await _refuse(ws, 403, POLICY_VIOLATION, f"Origin {origin!r} is not allowed")
