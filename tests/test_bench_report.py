@@ -114,6 +114,23 @@ def test_db_line_fails_below_starlette_or_the_bare_orm_read(
     assert "ceiling" not in text  # neither ceiling app was measured
 
 
+def test_db_line_is_not_evaluated_without_the_bare_orm_read(run: ModuleType) -> None:
+    runs = _runs(
+        "db",
+        {
+            "ferrule": [1800.0] * 3,
+            "fastapi": [1000.0] * 3,
+            "starlette": [1200.0] * 3,
+            "raw-orm": [0.0] * 3,  # a server that answered nothing
+            "raw-orm-fdb": [0.0] * 3,
+        },
+    )
+    text = run.budget_lines(_stats(run, runs), ["db"], runs)
+    assert "1.50× Starlette — not evaluated (raw ASGI + ORM was not measured" in text
+    assert "**met**" not in text
+    assert "ceiling" not in text
+
+
 def test_raw_orm_is_measured_on_db_only(run: ModuleType) -> None:
     assert run.measured("raw-orm", "db")
     assert not run.measured("raw-orm", "json")

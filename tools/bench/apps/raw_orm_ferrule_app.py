@@ -1,12 +1,14 @@
 """The /db ceiling on ferrule-database: the peers' ORM read, Ferrule's engine, no framework.
 
-Every other endpoint is ``raw_app``'s. ``/db`` reads the 10 rows exactly as
-``raw_orm_app`` does (an ``AsyncSession``, ``select(UserRow)``, ORM objects), but
-on the engine and session class that ``SqlDatabase`` builds at startup: one
-driver round trip per statement (D8), a SQLite pool that does not overflow (D9),
-no pre-ping, the read-only guard's session class (D10). Nothing of the kernel runs,
-so no framework reading through ferrule-database this way can be faster: the
-harness measures it on ``/db`` only and reports Ferrule against it.
+Every other endpoint is ``raw_app``'s. ``/db`` runs the same query as
+``raw_orm_app`` (an ``AsyncSession``, ``select(UserRow)``, ORM objects), but on
+the engine and session class that ``SqlDatabase`` builds at startup: one driver
+round trip per statement (D8), a SQLite pool that does not overflow (D9), no
+pre-ping, the read-only guard's session class (D10). The session is closed as
+ferrule-database's session scope closes it (``await session.close()``; ``async
+with AsyncSession`` would close it in a new task). Nothing of the kernel runs, so
+no framework reading through ferrule-database this way can be faster: the harness
+measures it on ``/db`` only and reports Ferrule against it.
 """
 
 from __future__ import annotations
