@@ -410,38 +410,34 @@ async def test_same_origin_and_no_origin_are_allowed(client: TestClient) -> None
             assert await ws.receive_text() == "echo: x"
 
 
+async def _https_origin_only(client: TestClient, headers: dict[str, str]) -> None:
+    """The https page of the host may open the socket, its plain-http page may not."""
+    async with client.websocket_connect(
+        "/ws/echo", headers={**headers, "Origin": "https://localhost"}
+    ) as ws:
+        await ws.send_text("x")
+        assert await ws.receive_text() == "echo: x"
+    with pytest.raises(WebSocketDisconnect) as info:
+        async with client.websocket_connect(
+            "/ws/echo", headers={**headers, "Origin": "http://localhost"}
+        ):
+            pass
+    assert info.value.code == 1008
+
+
 async def test_secure_socket_refuses_its_own_host_over_plain_http() -> None:
     # A wss endpoint must not trust a page of the same host served over http: anyone
     # on the network path can inject such a page and open the socket with the
     # user's cookies. An https page of the same host is same-origin.
     async with TestClient(make_app(), base_url="https://localhost") as client:
-        async with client.websocket_connect(
-            "/ws/echo", headers={"Origin": "https://localhost"}
-        ) as ws:
-            await ws.send_text("x")
-            assert await ws.receive_text() == "echo: x"
-        with pytest.raises(WebSocketDisconnect) as info:
-            async with client.websocket_connect("/ws/echo", headers={"Origin": "http://localhost"}):
-                pass
-        assert info.value.code == 1008
+        await _https_origin_only(client, {})
 
 
 async def test_behind_a_trusted_tls_proxy_a_plain_http_origin_is_refused() -> None:
     # The realistic deployment: TLS ends at a proxy that says so in X-Forwarded-Proto.
     app = make_app(TRUSTED_PROXIES=["127.0.0.1"])  # the test client connects from 127.0.0.1
     async with TestClient(app) as client:
-        forwarded = {"X-Forwarded-Proto": "https"}
-        async with client.websocket_connect(
-            "/ws/echo", headers={**forwarded, "Origin": "https://localhost"}
-        ) as ws:
-            await ws.send_text("x")
-            assert await ws.receive_text() == "echo: x"
-        with pytest.raises(WebSocketDisconnect) as info:
-            async with client.websocket_connect(
-                "/ws/echo", headers={**forwarded, "Origin": "http://localhost"}
-            ):
-                pass
-        assert info.value.code == 1008
+        await _https_origin_only(client, {"X-Forwarded-Proto": "https"})
 
 
 async def test_listed_origins_are_allowed() -> None:
