@@ -415,39 +415,42 @@ def budget_lines(
         out += [line(ep) for ep in kernel]
         out.append("")
     for ep in (ep for ep in eps if ep not in KERNEL_SCENARIOS):
-        out.append(db_line(stats, ep, verdicts[ep][0], verdicts[ep][1]))
+        out.append(db_line(stats, ep))
     return "\n".join(out) + "\n"
 
 
-def db_line(
-    stats: dict[tuple[str, str, str], dict[str, Any]], ep: str, r_fa: float, r_st: float
-) -> str:
+def db_line(stats: dict[tuple[str, str, str], dict[str, Any]], ep: str) -> str:
     """/db, judged as architecture P1 says: against what a framework can change.
 
     Its rule: at or above Starlette and at or above the peers' ORM read with no
     framework (raw ASGI + ORM, stock engine). The 2.5x FastAPI figure is shown with
     the ceiling that decides it: the same ORM read on ferrule-database's engine with
-    no framework at all (raw-orm-fdb), and raw ASGI on SQLAlchemy Core.
+    no framework at all (raw-orm-fdb), and raw ASGI on SQLAlchemy Core. Ferrule,
+    FastAPI and Starlette are in ``stats`` with non-zero medians (budget_lines).
     """
-    fer = stats[("uvicorn", "ferrule", ep)]["rps"]
-    fa = stats[("uvicorn", "fastapi", ep)]["rps"]
-    orm = stats.get(("uvicorn", "raw-orm", ep))
-    ceiling = stats.get(("uvicorn", "raw-orm-fdb", ep))
-    raw = stats.get(("uvicorn", "raw", ep))
+
+    def rps(framework: str) -> float:  # 0.0: not measured (or nothing answered)
+        found = stats.get(("uvicorn", framework, ep))
+        return float(found["rps"]) if found else 0.0
+
+    fer, fa, orm, ceiling, raw = (
+        rps(fw) for fw in ("ferrule", "fastapi", "raw-orm", "raw-orm-fdb", "raw")
+    )
+    r_fa, r_st = fer / fa, fer / rps("starlette")
     rules = [f"{r_st:.2f}× Starlette"]
-    if orm and orm["rps"] > 0:
-        rules.append(f"{fer / orm['rps']:.2f}× raw ASGI + ORM (stock engine)")
-        verdict = "**met**" if r_st >= 1.0 and fer >= orm["rps"] else "**NOT met**"
+    if orm > 0:
+        rules.append(f"{fer / orm:.2f}× raw ASGI + ORM (stock engine)")
+        verdict = "**met**" if r_st >= 1.0 and fer >= orm else "**NOT met**"
     else:
         verdict = "not evaluated (raw ASGI + ORM was not measured in this run)"
     limits = []
-    if ceiling and ceiling["rps"] > 0:
+    if ceiling > 0:
         limits.append(
             f"the same ORM read on ferrule-database's engine with no framework reaches "
-            f"{ceiling['rps'] / fa:.2f}× FastAPI (Ferrule ÷ it: {fer / ceiling['rps']:.2f})"
+            f"{ceiling / fa:.2f}× FastAPI (Ferrule ÷ it: {fer / ceiling:.2f})"
         )
-    if raw and raw["rps"] > 0:
-        limits.append(f"raw ASGI on SQLAlchemy Core, no ORM, {raw['rps'] / fa:.2f}×")
+    if raw > 0:
+        limits.append(f"raw ASGI on SQLAlchemy Core, no ORM, {raw / fa:.2f}×")
     return (
         f"/{ep} (judged apart, architecture P1: ≥ Starlette and ≥ the ORM read with no "
         f"framework): {', '.join(rules)} — {verdict}. "
